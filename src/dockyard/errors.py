@@ -1,0 +1,116 @@
+"""The one exception tree of dockyard.
+
+Every error a user can cause or meet is a ``DockyardError``: it carries a message
+(what went wrong, where) and a hint (how to fix it). The CLI prints them as
+``error: <message>`` plus ``hint: <hint>`` and exits 1; it never prints a traceback
+for them. Third-party exceptions (OSError, sqlite3, http, tar) are translated into
+these at the boundary where they happen.
+
+    DockyardError
+    ├── UsageError               bad command-line usage (exit code 2)
+    ├── DockerfileError          a Dockerfile that cannot be parsed or planned;
+    │                            carries a SourceLocation (file, start and end line)
+    ├── IgnoreFileError          a .dockerignore pattern that is invalid
+    ├── BuildError               a build step failed (RUN exit code, COPY source missing)
+    ├── StoreError               the content store or an image reference is broken
+    │   ├── ImageNotFoundError   a name or id that is not in the store
+    │   └── CorruptBlobError     a blob whose content does not match its digest
+    ├── UnpackError              a layer tar that is malformed or tries to escape its root
+    ├── ArchiveError             a docker-archive / oci-archive that cannot be read
+    ├── RegistryError            the distribution API failed (network, auth, 4xx/5xx)
+    └── RuntimeError_            running a container failed (runc, mounts, ports)
+        └── ContainerNotFoundError
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DockyardError(Exception):
+    """Base of every error dockyard reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(DockyardError):
+    """The command line itself is wrong."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where in a Dockerfile something is: 1-based, inclusive line range."""
+
+    filename: str
+    start_line: int
+    end_line: int
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.start_line}"
+
+
+class DockerfileError(DockyardError):
+    """A Dockerfile that cannot be parsed, expanded or planned.
+
+    The message reads ``Dockerfile:LINE: <what>`` when the location is known.
+    """
+
+    def __init__(
+        self, what: str, location: SourceLocation | None = None, hint: str | None = None
+    ) -> None:
+        message = f"{location}: {what}" if location is not None else what
+        if hint:
+            message = f"{message} ({hint})"
+        super().__init__(message, hint)
+        self.what = what
+        self.location = location
+
+
+class IgnoreFileError(DockyardError):
+    """An invalid pattern in a .dockerignore file."""
+
+
+class BuildError(DockyardError):
+    """A build step failed."""
+
+
+class StoreError(DockyardError):
+    """The content store, a reference or the OCI layout is broken or inconsistent."""
+
+
+class ImageNotFoundError(StoreError):
+    """A name or id that is not in the store."""
+
+
+class CorruptBlobError(StoreError):
+    """A blob whose bytes do not hash to its digest."""
+
+
+class UnpackError(DockyardError):
+    """A layer that is malformed or would write outside its root."""
+
+
+class ArchiveError(DockyardError):
+    """A docker-archive or oci-archive that cannot be read or written."""
+
+
+class RegistryError(DockyardError):
+    """The OCI distribution API failed."""
+
+
+class RuntimeError_(DockyardError):  # noqa: N801 - trailing underscore avoids the builtin
+    """Running a container failed."""
+
+
+class ContainerNotFoundError(RuntimeError_):
+    """A container name or id that does not exist."""
