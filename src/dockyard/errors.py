@@ -108,7 +108,7 @@ class RegistryError(DockyardError):
     """The OCI distribution API failed."""
 
 
-class RuntimeError_(DockyardError):  # noqa: N801 - trailing underscore avoids the builtin
+class RuntimeError_(DockyardError):
     """Running a container failed."""
 
 

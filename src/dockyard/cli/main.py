@@ -42,7 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("tag", "dockyard.cli.images", "Create a tag TARGET that refers to SOURCE"),
     Command("rmi", "dockyard.cli.images", "Remove images"),
     Command("history", "dockyard.cli.images", "Show the history of an image"),
-    Command("inspect", "dockyard.cli.inspect", "Show low-level information on images or containers"),
+    Command("inspect", "dockyard.cli.inspect", "Show details of images or containers"),
     Command("import", "dockyard.cli.archive", "Create an image from a tarball or directory"),
     Command("load", "dockyard.cli.archive", "Load images from a docker-archive or oci-archive"),
     Command("save", "dockyard.cli.archive", "Save images to a docker-archive or oci-archive"),
