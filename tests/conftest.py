@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A byte-exact copy of ../shared/conformance lives in tests/data so that CI on a clean
+# clone has it; DOCKYARD_CONFORMANCE points elsewhere to test against another copy.
 CONFORMANCE = Path(
-    os.environ.get("DOCKYARD_CONFORMANCE", REPO_ROOT.parent / "shared" / "conformance")
+    os.environ.get("DOCKYARD_CONFORMANCE", REPO_ROOT / "tests" / "data" / "conformance")
 )
 
 
