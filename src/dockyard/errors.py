@@ -19,7 +19,8 @@ these at the boundary where they happen.
     ├── ArchiveError             a docker-archive / oci-archive that cannot be read
     ├── RegistryError            the distribution API failed (network, auth, 4xx/5xx)
     └── RuntimeError_            running a container failed (runc, mounts, ports)
-        └── ContainerNotFoundError
+        ├── ContainerNotFoundError
+        └── ContainerStartError  the process could not be started (exit code 126/127)
 """
 
 from __future__ import annotations
@@ -114,3 +115,11 @@ class RuntimeError_(DockyardError):
 
 class ContainerNotFoundError(RuntimeError_):
     """A container name or id that does not exist."""
+
+
+class ContainerStartError(RuntimeError_):
+    """The container's process could not be started: not found (127), not executable (126)."""
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int = 126) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code

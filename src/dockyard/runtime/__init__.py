@@ -1,0 +1,1 @@
+"""Running containers: runtime-spec documents, the runc executor, networking, records."""
