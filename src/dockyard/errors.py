@@ -9,7 +9,8 @@ these at the boundary where they happen.
     DockyardError
     ├── UsageError               bad command-line usage (exit code 2)
     ├── DockerfileError          a Dockerfile that cannot be parsed or planned;
-    │                            carries a SourceLocation (file, start and end line)
+    │   │                        carries a SourceLocation (file, start and end line)
+    │   └── WordExpansionError   a word whose $VAR / ${VAR...} expansion fails
     ├── IgnoreFileError          a .dockerignore pattern that is invalid
     ├── BuildError               a build step failed (RUN exit code, COPY source missing)
     ├── StoreError               the content store or an image reference is broken
@@ -75,6 +76,29 @@ class DockerfileError(DockyardError):
         super().__init__(message, hint)
         self.what = what
         self.location = location
+
+
+class WordExpansionError(DockerfileError):
+    """Expanding a word failed: ``${V:?msg}``, a bad substitution, an unterminated quote.
+
+    ``reason`` says what failed and ``word`` is the word as written. The shell lexer
+    knows no location; the caller adds one with :meth:`with_location`.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        word: str,
+        location: SourceLocation | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(f"failed to expand {word!r}: {reason}", location, hint)
+        self.reason = reason
+        self.word = word
+
+    def with_location(self, location: SourceLocation) -> WordExpansionError:
+        """The same error, located in a Dockerfile."""
+        return WordExpansionError(self.reason, self.word, location, self.hint)
 
 
 class IgnoreFileError(DockyardError):

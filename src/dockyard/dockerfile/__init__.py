@@ -1,0 +1,1 @@
+"""The Dockerfile language: parser, word expansion, .dockerignore, typed instructions."""
