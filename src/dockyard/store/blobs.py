@@ -1,0 +1,235 @@
+"""The blob store: ``blobs/sha256/<hex>``, written through ``ingest/`` and renamed.
+
+Nothing is visible under ``blobs/`` until it is complete, synced and its digest
+checked, so a kill at any instant leaves at most a file in ``ingest/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, cast
+
+from dockyard.digest import Digest
+from dockyard.errors import CorruptBlobError, StoreError
+from dockyard.oci import Descriptor, media
+from dockyard.store.files import fsync_dir, temp_name
+
+CHUNK = 1 << 20
+
+
+class BlobWriter(io.RawIOBase):
+    """A writable binary file that becomes a blob on ``commit``; discarded otherwise."""
+
+    def __init__(self, blobs: BlobStore, expected: Digest | None = None) -> None:
+        super().__init__()
+        self._blobs = blobs
+        self._expected = expected
+        self._hasher = hashlib.sha256()
+        self.size = 0
+        self.path = blobs.ingest_dir / temp_name("")
+        try:
+            self._file = open(self.path, "xb", buffering=CHUNK)  # noqa: SIM115
+        except OSError as error:
+            raise StoreError(f"cannot create {self.path}: {error.strerror}") from None
+        self.descriptor: Descriptor | None = None
+
+    @property
+    def stream(self) -> BinaryIO:
+        return cast(BinaryIO, self)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._hasher.update(data)
+        self._file.write(data)
+        length = len(data)
+        self.size += length
+        return length
+
+    def copy_from(self, source: BinaryIO, length: int | None = None) -> None:
+        """Copy ``length`` bytes (or everything) from ``source``."""
+        remaining = length
+        while remaining is None or remaining > 0:
+            chunk = source.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not chunk:
+                if remaining:
+                    raise StoreError("unexpected end of data while writing a blob")
+                break
+            self.write(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.from_hasher(self._hasher)
+
+    def commit(self, media_type: str) -> Descriptor:
+        """Sync, check the digest, rename into ``blobs/``; returns the descriptor."""
+        if self.descriptor is not None:
+            return self.descriptor
+        digest = self.digest
+        if self._expected is not None and digest != self._expected:
+            self.abort()
+            raise CorruptBlobError(
+                f"content does not match its digest: expected {self._expected}, got {digest}",
+                "the source is corrupt or was truncated",
+            )
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        target = self._blobs.path(digest)
+        os.replace(self.path, target)
+        fsync_dir(target.parent)
+        self.descriptor = Descriptor(media_type, digest, self.size)
+        return self.descriptor
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def close(self) -> None:
+        if self.descriptor is None:
+            self.abort()
+        super().close()
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.dir = root / "blobs" / "sha256"
+        self.ingest_dir = root / "ingest"
+
+    def create_dirs(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ingest_dir.mkdir(exist_ok=True)
+
+    def path(self, digest: Digest) -> Path:
+        return self.dir / digest.hex
+
+    def has(self, digest: Digest) -> bool:
+        return self.path(digest).is_file()
+
+    def size(self, digest: Digest) -> int:
+        return self.path(digest).stat().st_size
+
+    def open(self, digest: Digest) -> BinaryIO:
+        try:
+            return open(self.path(digest), "rb")
+        except FileNotFoundError:
+            raise StoreError(
+                f"blob {digest} is missing from the store",
+                "run 'dockyard system check'; re-load or re-pull the image",
+            ) from None
+
+    def read(self, digest: Digest) -> bytes:
+        """Read a (small) blob and check its digest."""
+        with self.open(digest) as blob:
+            data = blob.read()
+        if Digest.of_bytes(data) != digest:
+            raise CorruptBlobError(f"blob {digest} is corrupt", "run 'dockyard system check'")
+        return data
+
+    def writer(self, expected: Digest | None = None) -> BlobWriter:
+        return BlobWriter(self, expected)
+
+    def write(self, data: bytes, media_type: str) -> Descriptor:
+        digest = Digest.of_bytes(data)
+        if self.has(digest):
+            return Descriptor(media_type, digest, len(data))
+        with self.writer(digest) as writer:
+            writer.write(data)
+            return writer.commit(media_type)
+
+    def add_file(
+        self, path: Path, media_type: str, expected: Digest | None = None, move: bool = False
+    ) -> Descriptor:
+        """Add a file's content; ``move`` renames it in (same filesystem) after hashing."""
+        if move:
+            with open(path, "rb") as source:
+                digest, size = Digest.of_stream(source)
+                os.fsync(source.fileno())
+            if expected is not None and digest != expected:
+                raise CorruptBlobError(f"{path} does not match its digest {expected}")
+            if not self.has(digest):
+                try:
+                    os.replace(path, self.path(digest))
+                except OSError:
+                    move = False
+            if move:
+                return Descriptor(media_type, digest, size)
+        with open(path, "rb") as source, self.writer(expected) as writer:
+            writer.copy_from(source)
+            return writer.commit(media_type)
+
+    def digests(self) -> Iterator[Digest]:
+        if not self.dir.is_dir():
+            return
+        for entry in os.scandir(self.dir):
+            if Digest.is_valid(f"sha256:{entry.name}"):
+                yield Digest(f"sha256:{entry.name}")
+
+    def stray_files(self) -> list[Path]:
+        """Files under ``blobs/sha256`` whose names are not digests."""
+        if not self.dir.is_dir():
+            return []
+        return [
+            Path(e.path) for e in os.scandir(self.dir) if not Digest.is_valid(f"sha256:{e.name}")
+        ]
+
+    def delete(self, digest: Digest) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(digest).unlink()
+
+    def ingest_leftovers(self) -> list[Path]:
+        if not self.ingest_dir.is_dir():
+            return []
+        return [Path(entry.path) for entry in os.scandir(self.ingest_dir)]
+
+    def clean_ingest(self) -> int:
+        """Remove ingest leftovers (only call with every writer excluded)."""
+        removed = 0
+        for path in self.ingest_leftovers():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+
+def open_uncompressed(stream: BinaryIO, media_type: str) -> BinaryIO:
+    """Wrap a layer blob stream so that reads give the uncompressed tar."""
+    compression = media.compression_of(media_type)
+    if compression == "gzip":
+        from isal import igzip
+
+        return cast(BinaryIO, igzip.IGzipFile(fileobj=stream, mode="rb"))  # type: ignore[no-untyped-call]
+    if compression == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise StoreError(
+                "zstd layers need the 'zstandard' Python package", "pip install zstandard"
+            ) from None
+        return cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(stream))
+    return stream
