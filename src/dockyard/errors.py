@@ -17,6 +17,8 @@ these at the boundary where they happen.
     │   ├── ImageNotFoundError   a name or id that is not in the store
     │   └── CorruptBlobError     a blob whose content does not match its digest
     ├── UnpackError              a layer tar that is malformed or tries to escape its root
+    ├── LayerError               a layer could not be written from a directory tree
+    ├── MountError               an overlay mount or unmount failed
     ├── ArchiveError             a docker-archive / oci-archive that cannot be read
     ├── RegistryError            the distribution API failed (network, auth, 4xx/5xx)
     └── RuntimeError_            running a container failed (runc, mounts, ports)
@@ -123,6 +125,14 @@ class CorruptBlobError(StoreError):
 
 class UnpackError(DockyardError):
     """A layer that is malformed or would write outside its root."""
+
+
+class LayerError(DockyardError):
+    """A directory tree could not be written as a layer (a file changed while read)."""
+
+
+class MountError(DockyardError):
+    """An overlayfs mount or unmount failed."""
 
 
 class ArchiveError(DockyardError):

@@ -1,0 +1,257 @@
+"""Layer blob streams: compression with diff_id + digest in one pass, and detection.
+
+gzip is ISA-L deflate run like pigz: the tar stream is cut into fixed 1 MiB blocks,
+each compressed on a thread pool with the previous block's last 32 KiB as its
+dictionary and ended with a sync flush; the blocks are concatenated in order into
+one gzip member (header without name or time, like Go's). The output depends only
+on the input and the level, never on the number of threads, so two writes of the
+same tree give the same digest on any machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
+from typing import BinaryIO, Literal
+
+from isal import isal_zlib
+
+from dockyard.digest import Digest
+from dockyard.errors import DockyardError
+
+Compression = Literal["gzip", "zstd", "none"]
+
+MEDIA_TYPE_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+MEDIA_TYPE_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_TYPE_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+MEDIA_TYPES: dict[str, str] = {
+    "gzip": MEDIA_TYPE_LAYER_GZIP,
+    "zstd": MEDIA_TYPE_LAYER_ZSTD,
+    "none": MEDIA_TYPE_LAYER_TAR,
+}
+
+CHUNK = 1 << 20  # the gzip block size: part of the output format, never change it
+GZIP_LEVEL = 2  # ISA-L's default trade-off between speed and ratio
+ZSTD_LEVEL = 3
+_WINDOW = 1 << 15
+_IN_FLIGHT = 4
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@dataclass(frozen=True)
+class LayerBlob:
+    """A written layer blob: what a manifest and an image config need to know."""
+
+    diff_id: Digest  # sha256 of the uncompressed tar
+    digest: Digest  # sha256 of the bytes written
+    size: int  # number of bytes written
+    media_type: str
+
+
+class _HashingWriter:
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.hasher.update(data)
+        self._out.write(data)
+        length = memoryview(data).nbytes
+        self.size += length
+        return length
+
+
+def _deflate_block(block: bytes, dictionary: bytes, level: int) -> tuple[bytes, int]:
+    if dictionary:
+        compressor = isal_zlib.compressobj(
+            level, isal_zlib.DEFLATED, -15, 9, isal_zlib.Z_DEFAULT_STRATEGY, dictionary
+        )
+    else:
+        compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
+    data = compressor.compress(block) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
+    return data, isal_zlib.crc32(block)
+
+
+class LayerSink:
+    """Takes the uncompressed tar stream; writes the compressed blob to ``out``.
+
+    Write whole chunks with :meth:`write`, then call :meth:`close` for the result.
+    ``buffer()`` exposes the free part of the current chunk so file data can be
+    read straight into it (:meth:`commit` then accounts for the bytes).
+    """
+
+    def __init__(self, out: BinaryIO, compression: Compression = "gzip") -> None:
+        if compression not in MEDIA_TYPES:
+            raise ValueError(f"unknown compression {compression!r}")
+        self.compression = compression
+        self._out = _HashingWriter(out)
+        self._diff = hashlib.sha256()
+        self._chunk = bytearray(CHUNK)
+        self._view = memoryview(self._chunk)
+        self._fill = 0
+        self._total = 0
+        self._previous = b""
+        self._crc = 0
+        self._pending: deque[tuple[Future[tuple[bytes, int]], int]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
+        self._zstd: _ZstdWriter | None = None
+        if compression == "gzip":
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dockyard-gzip")
+            self._out.write(_GZIP_HEADER)
+        elif compression == "zstd":
+            self._zstd = _ZstdWriter(self._out)
+
+    def buffer(self) -> memoryview:
+        """The free space of the current chunk (never empty)."""
+        return self._view[self._fill :]
+
+    def commit(self, count: int) -> None:
+        """``count`` bytes were written into :meth:`buffer`."""
+        self._fill += count
+        if self._fill == CHUNK:
+            self._emit()
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            take = min(len(view), CHUNK - self._fill)
+            self._view[self._fill : self._fill + take] = view[:take]
+            view = view[take:]
+            self.commit(take)
+
+    def _emit(self) -> None:
+        block = bytes(self._view[: self._fill]) if self._fill < CHUNK else bytes(self._chunk)
+        self._fill = 0
+        self._total += len(block)
+        self._diff.update(block)
+        if self._pool is not None:
+            future = self._pool.submit(_deflate_block, block, self._previous[-_WINDOW:], GZIP_LEVEL)
+            self._previous = block
+            self._pending.append((future, len(block)))
+            while len(self._pending) > _IN_FLIGHT:
+                self._drain_one()
+        elif self._zstd is not None:
+            self._zstd.write(block)
+        else:
+            self._out.write(block)
+
+    def _drain_one(self) -> None:
+        future, length = self._pending.popleft()
+        compressed, crc = future.result()
+        self._crc = isal_zlib.crc32_combine(self._crc, crc, length)
+        self._out.write(compressed)
+
+    def close(self) -> LayerBlob:
+        try:
+            if self._fill:
+                self._emit()
+            if self._pool is not None:
+                while self._pending:
+                    self._drain_one()
+                self._out.write(isal_zlib.compress(b"", wbits=-15))
+                self._out.write(struct.pack("<II", self._crc, self._total & 0xFFFFFFFF))
+            elif self._zstd is not None:
+                self._zstd.close()
+        finally:
+            self.abort()
+        diff_id = Digest.from_hasher(self._diff)
+        return LayerBlob(
+            diff_id=diff_id,
+            digest=Digest.from_hasher(self._out.hasher),
+            size=self._out.size,
+            media_type=MEDIA_TYPES[self.compression],
+        )
+
+    def abort(self) -> None:
+        """Stop the worker threads (after an error)."""
+        if self._pool is not None:
+            for future, _ in self._pending:
+                future.cancel()
+            self._pending.clear()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+class _ZstdWriter:
+    def __init__(self, out: _HashingWriter) -> None:
+        zstandard = _zstandard()
+        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        self._writer = compressor.stream_writer(out, closefd=False)
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _zstandard() -> ModuleType:
+    try:
+        import zstandard
+    except ImportError:
+        raise DockyardError(
+            "zstd compression needs the 'zstandard' package", "pip install zstandard"
+        ) from None
+    return zstandard
+
+
+def compress_tar(
+    tar_stream: BinaryIO, out: BinaryIO, *, compression: Compression = "gzip"
+) -> LayerBlob:
+    """Compress an existing uncompressed tar stream into a layer blob (one pass)."""
+    sink = LayerSink(out, compression)
+    try:
+        while True:
+            buffer = sink.buffer()
+            count = tar_stream.readinto(buffer)  # type: ignore[attr-defined]
+            if not count:
+                break
+            sink.commit(count)
+    except BaseException:
+        sink.abort()
+        raise
+    return sink.close()
+
+
+def open_layer(stream: BinaryIO) -> BinaryIO:
+    """An uncompressed view of a layer blob: gzip, zstd or plain tar, by magic bytes."""
+    buffered = io.BufferedReader(_Borrowed(stream), CHUNK)
+    magic = buffered.peek(4)[:4]
+    if magic.startswith(_GZIP_MAGIC):
+        from isal import igzip_threaded
+
+        return igzip_threaded.open(  # type: ignore[no-any-return,no-untyped-call]
+            buffered, "rb", threads=1, block_size=CHUNK
+        )
+    if magic == _ZSTD_MAGIC:
+        decompressor = _zstandard().ZstdDecompressor()
+        reader = decompressor.stream_reader(buffered, read_size=CHUNK, read_across_frames=True)
+        return io.BufferedReader(reader, CHUNK)
+    return buffered
+
+
+class _Borrowed(io.RawIOBase):
+    """A raw view of a stream that the caller keeps: closing it leaves the stream open."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        reader = getattr(self._stream, "readinto", None)
+        if reader is not None:
+            return int(reader(buffer))
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

@@ -1,0 +1,247 @@
+"""Write a directory as a layer: deterministic tar, compressed, digested in one pass.
+
+Two kinds of source: a full tree (``import``, ``bootstrap``, a flattened rootfs)
+and an overlayfs upper directory (a RUN or COPY step), whose overlay whiteouts are
+translated into OCI ones: a 0/0 character device ``NAME`` becomes an empty file
+``.wh.NAME``, a directory carrying ``trusted.overlay.opaque=y`` gets a
+``DIR/.wh..wh..opq`` entry right after its own (as moby's overlay converter does).
+
+The tar follows BuildKit's conventions: entries in lexical order of a depth-first
+walk, relative names without ``./``, directories with a trailing ``/``, numeric
+uid/gid with empty user and group names, permission bits including setuid/setgid/
+sticky, mtimes in whole seconds (clamped to ``source_date_epoch`` when given),
+xattrs as ``SCHILY.xattr.*`` PAX records, the second and later names of a hard-linked
+inode as hard links, sockets left out. The overlay's own ``trusted.overlay.*``
+xattrs never reach a layer.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Collection
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from dockyard.errors import LayerError
+from dockyard.fs.compress import Compression, LayerBlob, LayerSink
+from dockyard.fs.tarformat import (
+    BLOCKDEV,
+    CHARDEV,
+    DIRECTORY,
+    END_OF_ARCHIVE,
+    FIFO,
+    HARDLINK,
+    REGULAR,
+    SYMLINK,
+    encode_header,
+    padding,
+)
+
+LayerKind = Literal["tree", "overlay-upper"]
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
+_PRIVATE_XATTRS = ("trusted.overlay.", "user.overlay.", "security.selinux")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _encode(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _normalise(path: str) -> str:
+    return "/".join(part for part in path.split("/") if part and part != ".")
+
+
+def write_layer(
+    source_dir: Path | str,
+    out: BinaryIO,
+    *,
+    kind: LayerKind = "tree",
+    compression: Compression = "gzip",
+    source_date_epoch: int | None = None,
+    exclude: Collection[str] = (),
+) -> LayerBlob:
+    """Write ``source_dir`` as a layer blob to ``out``; see the module docstring.
+
+    ``exclude`` lists paths relative to ``source_dir`` (``etc/resolv.conf``) left
+    out together with everything under them. ``out`` is only written to.
+    """
+    if kind not in ("tree", "overlay-upper"):
+        raise ValueError(f"unknown layer source kind {kind!r}")
+    sink = LayerSink(out, compression)
+    try:
+        _TreeWriter(sink, kind, source_date_epoch, exclude).write_tree(os.fspath(source_dir))
+        sink.write(END_OF_ARCHIVE)
+    except OSError as error:
+        sink.abort()
+        where = error.filename if error.filename is not None else source_dir
+        raise LayerError(
+            f"cannot write layer from {source_dir}: {where}: {error.strerror}",
+            "is something changing or removing files under it while the layer is written?",
+        ) from error
+    except BaseException:
+        sink.abort()
+        raise
+    return sink.close()
+
+
+class _TreeWriter:
+    def __init__(
+        self,
+        sink: LayerSink,
+        kind: LayerKind,
+        source_date_epoch: int | None,
+        exclude: Collection[str],
+    ) -> None:
+        self._sink = sink
+        self._overlay = kind == "overlay-upper"
+        self._clamp = source_date_epoch
+        self._exclude = {_normalise(path) for path in exclude}
+        self._links: dict[tuple[int, int], bytes] = {}
+
+    def write_tree(self, root: str) -> None:
+        if not stat.S_ISDIR(os.stat(root).st_mode):
+            raise LayerError(f"cannot write layer: {root} is not a directory")
+        # An explicit stack of (directory path, relative prefix, remaining names).
+        stack: list[tuple[str, str, list[str]]] = [(root, "", _sorted_names(root))]
+        while stack:
+            directory, prefix, names = stack[-1]
+            if not names:
+                stack.pop()
+                continue
+            name = names.pop()
+            relative = prefix + name
+            if relative in self._exclude:
+                continue
+            full = directory + "/" + name
+            if self._entry(full, relative):
+                stack.append((full, relative + "/", _sorted_names(full)))
+
+    def _mtime(self, st: os.stat_result) -> int:
+        seconds = st.st_mtime_ns // 1_000_000_000
+        if self._clamp is not None and seconds > self._clamp:
+            return self._clamp
+        return seconds
+
+    def _entry(self, full: str, relative: str) -> bool:
+        """Write one entry; True when it is a directory to descend into."""
+        st = os.lstat(full)
+        kind = stat.S_IFMT(st.st_mode)
+        if kind == stat.S_IFSOCK:
+            return False
+        name = _encode(relative)
+        if self._overlay and kind == stat.S_IFCHR and st.st_rdev == 0:
+            head, _, base = name.rpartition(b"/")
+            whiteout = (head + b"/" if head else b"") + _encode(WHITEOUT_PREFIX) + base
+            self._write_header(whiteout, REGULAR, st, mode=0o600)
+            return False
+        xattr_names, xattrs = _read_xattrs(full)
+        if kind == stat.S_IFDIR:
+            self._write_header(name + b"/", DIRECTORY, st, xattrs=xattrs)
+            if self._overlay and OVERLAY_OPAQUE_XATTR in xattr_names:
+                opaque = os.getxattr(full, OVERLAY_OPAQUE_XATTR, follow_symlinks=False)
+                if opaque == b"y":
+                    marker = name + b"/" + _encode(OPAQUE_MARKER)
+                    self._write_header(marker, REGULAR, st, mode=st.st_mode & 0o777)
+            return True
+        if st.st_nlink > 1:
+            key = (st.st_dev, st.st_ino)
+            first = self._links.get(key)
+            if first is not None:
+                self._write_header(name, HARDLINK, st, linkname=first, xattrs=xattrs)
+                return False
+            self._links[key] = name
+        if kind == stat.S_IFREG:
+            self._write_header(name, REGULAR, st, size=st.st_size, xattrs=xattrs)
+            self._copy_data(full, st.st_size)
+        elif kind == stat.S_IFLNK:
+            target = _encode(os.readlink(full))
+            self._write_header(name, SYMLINK, st, linkname=target, xattrs=xattrs)
+        elif kind in (stat.S_IFCHR, stat.S_IFBLK):
+            typeflag = CHARDEV if kind == stat.S_IFCHR else BLOCKDEV
+            self._write_header(name, typeflag, st, device=st.st_rdev, xattrs=xattrs)
+        elif kind == stat.S_IFIFO:
+            self._write_header(name, FIFO, st, xattrs=xattrs)
+        return False
+
+    def _write_header(
+        self,
+        name: bytes,
+        typeflag: bytes,
+        st: os.stat_result,
+        *,
+        mode: int | None = None,
+        size: int = 0,
+        linkname: bytes = b"",
+        device: int = 0,
+        xattrs: dict[str, bytes] | None = None,
+    ) -> None:
+        header = encode_header(
+            name,
+            typeflag,
+            mode=st.st_mode & 0o7777 if mode is None else mode,
+            uid=st.st_uid,
+            gid=st.st_gid,
+            mtime=self._mtime(st),
+            size=size,
+            linkname=linkname,
+            devmajor=os.major(device),
+            devminor=os.minor(device),
+            xattrs=xattrs,
+        )
+        self._sink.write(header)
+
+    def _copy_data(self, full: str, size: int) -> None:
+        fd = _open_for_reading(full)
+        try:
+            left = size
+            while left:
+                buffer = self._sink.buffer()
+                if len(buffer) > left:
+                    buffer = buffer[:left]
+                count = os.readv(fd, [buffer])
+                if count == 0:
+                    raise LayerError(
+                        f"cannot write layer: {full} shrank while it was read",
+                        "do not change files while a layer is written from them",
+                    )
+                self._sink.commit(count)
+                left -= count
+        finally:
+            os.close(fd)
+        self._sink.write(padding(size))
+
+
+def _open_for_reading(path: str) -> int:
+    try:
+        return os.open(path, _OPEN_FLAGS | os.O_NOATIME)
+    except PermissionError:  # O_NOATIME needs ownership or CAP_FOWNER
+        return os.open(path, _OPEN_FLAGS)
+
+
+def _sorted_names(directory: str) -> list[str]:
+    """Entry names in reverse byte order: ``pop()`` yields them in lexical order."""
+    names = os.listdir(directory)
+    names.sort(key=_encode, reverse=True)
+    return names
+
+
+def _read_xattrs(path: str) -> tuple[list[str], dict[str, bytes] | None]:
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError as error:
+        if error.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return [], None
+        raise
+    if not names:
+        return names, None
+    values = {
+        name: os.getxattr(path, name, follow_symlinks=False)
+        for name in sorted(names)
+        if not name.startswith(_PRIVATE_XATTRS)
+    }
+    return names, values or None
