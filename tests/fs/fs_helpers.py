@@ -109,6 +109,8 @@ def inventory(root: Path, *, mtimes: bool = True) -> dict[str, tuple[Any, ...]]:
             result[relative] = (kind, st.st_mode & 0o7777, st.st_uid, st.st_gid, detail, xattrs,
                                 mtime)  # fmt: skip
     for names in inodes.values():
+        if len(names) < 2:  # other names outside the tree (or hidden by an overlay)
+            continue
         group = tuple(sorted(names))
         for name in names:
             result[name] = (*result[name], group)

@@ -72,7 +72,17 @@ class _HashingReader:
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
+        try:
+            data = self._stream.read(size)
+        except (OSError, EOFError) as error:
+            raise UnpackError(
+                f"cannot unpack layer: {error}", "the layer blob is corrupt or truncated"
+            ) from error
+        except Exception as error:  # zlib/ISA-L/zstd errors: corrupt compressed data
+            raise UnpackError(
+                f"cannot unpack layer: corrupt compressed data ({error})",
+                "the layer blob is corrupt; pull or load the image again",
+            ) from error
         self.hasher.update(data)
         self.size += len(data)
         return data
@@ -133,6 +143,15 @@ def _clean(name: str, what: str) -> list[str]:
     return parts
 
 
+def _check_whiteout(base: str, name: str) -> None:
+    hidden = base[len(WHITEOUT_PREFIX) :]
+    if base != OPAQUE_MARKER and hidden in ("", ".", ".."):
+        raise UnpackError(
+            f"refusing layer: whiteout {name!r} does not name an entry of its directory",
+            "the layer is malformed or malicious",
+        )
+
+
 class _Unpacker:
     def __init__(self, root: str, mode: UnpackMode) -> None:
         self._root = root
@@ -150,6 +169,7 @@ class _Unpacker:
             return
         base = parts[-1]
         if base.startswith(WHITEOUT_PREFIX):
+            _check_whiteout(base, member.name)
             # Flattening: a whiteout in a directory that does not exist hides nothing.
             parent_or_none = self._parent("/".join(parts[:-1]), member.name, self._overlay)
             if parent_or_none is not None:
@@ -237,11 +257,6 @@ class _Unpacker:
                     self._remove(os.path.join(directory, child))
             return
         hidden = base[len(WHITEOUT_PREFIX) :]
-        if hidden in ("", ".", "..") or "/" in hidden:
-            raise UnpackError(
-                f"refusing layer: whiteout {name!r} does not name an entry of its directory",
-                "the layer is malformed or malicious",
-            )
         relative = f"{parent}/{hidden}" if parent else hidden
         if relative in self._written:
             return  # a whiteout only hides what lower layers hold
