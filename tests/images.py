@@ -151,9 +151,9 @@ def busybox_rootfs() -> Path:
 # -- debian -----------------------------------------------------------------------------
 
 
-def apt_mirror() -> str:
+def apt_mirror(etc: Path = Path("/etc")) -> str:
     """The Debian mirror this machine's apt uses (deb822 .sources first, then sources.list)."""
-    sources = sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
+    sources = sorted((etc / "apt/sources.list.d").glob("*.sources"))
     for path in sources:
         for stanza in re.split(r"\n\s*\n", path.read_text()):
             fields = dict(
@@ -168,7 +168,7 @@ def apt_mirror() -> str:
                 not suite.endswith(("-security", "-updates")) for suite in suites
             ):
                 return fields["uris"].split()[0]
-    sources_list = Path("/etc/apt/sources.list")
+    sources_list = etc / "apt/sources.list"
     if sources_list.exists():
         for line in sources_list.read_text().splitlines():
             words = line.split("#", 1)[0].split()

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from images import BUSYBOX_IMAGE, busybox_docker_image, busybox_tarball  # noqa: F401
+from images import (  # noqa: F401 (fixtures)
+    BUSYBOX_IMAGE,
+    busybox_docker_image,
+    busybox_tarball,
+    debian_tarball,
+    node_debian_tarball,
+)
 
 from .harness import DockyardStore
 
