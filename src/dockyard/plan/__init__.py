@@ -1,0 +1,1 @@
+"""Dockerfile stages -> build graph (pure): vertices, image config, cache keys."""
