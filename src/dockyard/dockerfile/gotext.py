@@ -59,3 +59,62 @@ def go_quote(text: str) -> str:
             out.append(f"\\U{code:08x}")
     out.append('"')
     return "".join(out)
+
+
+_DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,  # U+00B5 micro sign
+    "μs": 1_000,  # U+03BC Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+
+
+def parse_go_duration(text: str) -> int:
+    """time.ParseDuration, in nanoseconds ("1h30m", "1.5s", "300ms", "0"). ValueError if bad."""
+    original = text
+    sign = 1
+    if text[:1] in "+-" and text:
+        sign = -1 if text[0] == "-" else 1
+        text = text[1:]
+    if text == "0":
+        return 0
+    if not text:
+        raise ValueError(f"invalid duration {original!r}")
+    total = 0
+    pos = 0
+    while pos < len(text):
+        start = pos
+        while pos < len(text) and text[pos].isascii() and text[pos].isdigit():
+            pos += 1
+        whole = text[start:pos]
+        fraction = ""
+        if pos < len(text) and text[pos] == ".":
+            pos += 1
+            frac_start = pos
+            while pos < len(text) and text[pos].isascii() and text[pos].isdigit():
+                pos += 1
+            fraction = text[frac_start:pos]
+        if not whole and not fraction:
+            raise ValueError(f"invalid duration {original!r}")
+        unit_start = pos
+        while pos < len(text) and not (
+            text[pos] == "." or (text[pos].isascii() and text[pos].isdigit())
+        ):
+            pos += 1
+        unit = text[unit_start:pos]
+        if not unit:
+            raise ValueError(f"missing unit in duration {original!r}")
+        scale = _DURATION_UNITS.get(unit)
+        if scale is None:
+            raise ValueError(f"unknown unit {unit!r} in duration {original!r}")
+        value = int(whole or "0") * scale
+        if fraction:
+            value += int(fraction) * scale // 10 ** len(fraction)
+        total += value
+    if total > 2**63 - 1:
+        raise ValueError(f"invalid duration {original!r}")
+    return sign * total

@@ -109,7 +109,7 @@ class _Parser:
                 continue
             line = self._continue(line, end_of_line)
             try:
-                node = _node_from_line(line, self.escape, start_line, self.pos)
+                node = _node_from_line(line, self.escape, start_line, self.pos, self.warnings)
             except LineError as error:
                 raise self.error(error.what, start_line, self.pos, error.hint) from None
             if "<<" in line and _can_contain_heredoc(node):
@@ -220,16 +220,30 @@ def _with_end(node: Node, end_line: int, comments: tuple[str, ...]) -> Node:
     )
 
 
-def _node_from_line(line: str, escape: str, start_line: int, end_line: int) -> Node:
+def _node_from_line(
+    line: str,
+    escape: str,
+    start_line: int,
+    end_line: int,
+    warnings: list[ParseWarning] | None = None,
+) -> Node:
     _, keyword, flags, rest = split_command(line)
     if keyword == "onbuild":
-        child = _node_from_line(rest, escape, start_line, end_line) if rest else None
+        child = _node_from_line(rest, escape, start_line, end_line, warnings) if rest else None
         return Node(keyword, tuple(flags), (), line, start_line, end_line, child=child)
     line_parser = ARGUMENT_PARSERS.get(keyword)
     if line_parser is None:
         # BuildKit's parser keeps unknown instructions; the instruction layer rejects them.
         return Node(keyword, tuple(flags), ("",), line, start_line, end_line)
     parsed = line_parser(rest, escape)
+    if parsed.json_error is not None and warnings is not None:
+        warnings.append(
+            ParseWarning(
+                f"{keyword.upper()} arguments start with '[' but are not a JSON array of strings"
+                f" ({parsed.json_error}); they are used in shell form",
+                start_line,
+            )
+        )
     return Node(
         keyword, tuple(flags), parsed.args, line, start_line, end_line, is_json=parsed.is_json
     )

@@ -1,0 +1,181 @@
+"""Word expansion of instructions: which words of which instruction BuildKit expands.
+
+ADD, COPY, ENV, EXPOSE (split into words), LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR,
+ARG and the values of RUN --mount are expanded with the environment in effect before
+the instruction; RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK/ONBUILD are left alone (the
+shell or the image's user does it). FROM is expanded with the global ARGs in
+``stages.load_dockerfile``. Heredoc sources of COPY/ADD are expanded without quote
+processing, as BuildKit's ExpandRaw does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dockyard.dockerfile.commands import (
+    Add,
+    Arg,
+    ArgDef,
+    Copy,
+    Env,
+    Expose,
+    Instruction,
+    KeyValue,
+    Label,
+    Run,
+    SourceContent,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+)
+from dockyard.dockerfile.mounts import parse_mount
+from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
+
+if TYPE_CHECKING:
+    from dockyard.dockerfile.stages import Scope
+
+
+def expand_instruction(scope: Scope, instruction: Instruction) -> Instruction:
+    expander = _EXPANDERS.get(type(instruction))
+    if expander is None:
+        return instruction
+    return expander(scope, instruction)
+
+
+def _expand_pairs(
+    scope: Scope, pairs: tuple[KeyValue, ...], loc: SourceLocation
+) -> tuple[KeyValue, ...]:
+    return tuple(
+        KeyValue(scope.expand_word(p.key, loc), scope.expand_word(p.value, loc)) for p in pairs
+    )
+
+
+def _expand_contents(
+    scope: Scope, contents: tuple[SourceContent, ...], loc: SourceLocation
+) -> tuple[SourceContent, ...]:
+    expanded = []
+    for content in contents:
+        data = content.data
+        if content.expand:
+            try:
+                data = scope.context.raw_lexer.expand_word(data, scope.env)
+            except WordExpansionError as error:
+                raise error.with_location(loc) from None
+        expanded.append(SourceContent(content.path, data, content.expand))
+    return tuple(expanded)
+
+
+def _optional(scope: Scope, word: str | None, loc: SourceLocation) -> str | None:
+    return None if word is None else scope.expand_word(word, loc)
+
+
+def _expand_env(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Env | Label)
+    return dataclasses.replace(instr, pairs=_expand_pairs(scope, instr.pairs, instr.location))
+
+
+def _expand_arg(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Arg)
+    loc = instr.location
+    return dataclasses.replace(
+        instr,
+        args=tuple(
+            ArgDef(scope.expand_word(a.name, loc), _optional(scope, a.default, loc))
+            for a in instr.args
+        ),
+    )
+
+
+def _expand_copy(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Copy | Add)
+    loc = instr.location
+    changes: dict[str, object] = {
+        "sources": tuple(scope.expand_word(s, loc) for s in instr.sources),
+        "dest": scope.expand_word(instr.dest, loc),
+        "contents": _expand_contents(scope, instr.contents, loc),
+        "chown": _optional(scope, instr.chown, loc),
+        "chmod": _optional(scope, instr.chmod, loc),
+        "excludes": tuple(scope.expand_word(e, loc) for e in instr.excludes),
+    }
+    if isinstance(instr, Copy):
+        changes["from_"] = _optional(scope, instr.from_, loc)
+    else:
+        changes["checksum"] = _optional(scope, instr.checksum, loc)
+    expanded = dataclasses.replace(instr, **changes)  # type: ignore[arg-type]
+    _check_chmod(expanded.chmod, loc)
+    return expanded
+
+
+def _check_chmod(chmod: str | None, loc: SourceLocation) -> None:
+    if chmod is None:
+        return
+    from dockyard.dockerfile.chmod import Chmod
+
+    try:
+        Chmod.parse(chmod)
+    except ValueError as error:
+        raise DockerfileError(str(error), loc) from None
+
+
+def _expand_expose(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Expose)
+    ports: list[str] = []
+    for port in instr.ports:
+        try:
+            ports += scope.context.lexer.expand_words(port, scope.env)
+        except WordExpansionError as error:
+            raise error.with_location(instr.location) from None
+    return dataclasses.replace(instr, ports=tuple(ports))
+
+
+def _expand_volume(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Volume)
+    return dataclasses.replace(
+        instr, paths=tuple(scope.expand_word(p, instr.location) for p in instr.paths)
+    )
+
+
+def _expand_user(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, User)
+    return dataclasses.replace(instr, user=scope.expand_word(instr.user, instr.location))
+
+
+def _expand_workdir(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Workdir)
+    return dataclasses.replace(instr, path=scope.expand_word(instr.path, instr.location))
+
+
+def _expand_stopsignal(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Stopsignal)
+    return dataclasses.replace(instr, signal=scope.expand_word(instr.signal, instr.location))
+
+
+def _expand_run(scope: Scope, instr: Instruction) -> Instruction:
+    assert isinstance(instr, Run)
+    if not instr.mount_specs:
+        return instr
+    loc = instr.location
+
+    def expand(word: str) -> str:
+        return scope.expand_word(word, loc)
+
+    mounts = tuple(parse_mount(spec, loc, expand) for spec in instr.mount_specs)
+    return dataclasses.replace(instr, mounts=mounts)
+
+
+_EXPANDERS: dict[type, Callable[[Scope, Instruction], Instruction]] = {
+    Env: _expand_env,
+    Label: _expand_env,
+    Arg: _expand_arg,
+    Copy: _expand_copy,
+    Add: _expand_copy,
+    Expose: _expand_expose,
+    Volume: _expand_volume,
+    User: _expand_user,
+    Workdir: _expand_workdir,
+    Stopsignal: _expand_stopsignal,
+    Run: _expand_run,
+}
