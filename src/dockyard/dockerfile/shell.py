@@ -16,8 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
+from dockyard.dockerfile._shellpattern import (
+    go_replace_all,
+    pattern_regex,
+    trim_prefix,
+    trim_suffix,
+)
 from dockyard.errors import SourceLocation, WordExpansionError
 
 __all__ = ["Expansion", "ShellLexer"]
@@ -31,6 +36,9 @@ _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 # Go's text/scanner drops a byte-order mark at the very start of its input.
 _BOM = "\ufeff"
 _EOF = ""
+# Python's recursion limit would otherwise end ${A:-${B:-${C:-...}}} with a RecursionError.
+_MAX_NESTING = 100
+_PATTERN_HINT = "in a pattern only \\*, \\? and \\\\ are escapes"
 _MODIFIERS_HINT = (
     "supported forms: ${V}, ${V:-word}, ${V-word}, ${V:+word}, ${V+word}, ${V:?message}, "
     "${V?message}, ${V#pattern}, ${V##pattern}, ${V%pattern}, ${V%%pattern}, "
@@ -165,7 +173,17 @@ def _split_words(pieces: list[tuple[str, bool]]) -> tuple[str, ...]:
 class _Scan:
     """One expansion in progress: the word, a cursor and the variables seen."""
 
-    __slots__ = ("env", "lexer", "matched", "n", "pos", "raw_escapes", "text", "unmatched")
+    __slots__ = (
+        "depth",
+        "env",
+        "lexer",
+        "matched",
+        "n",
+        "pos",
+        "raw_escapes",
+        "text",
+        "unmatched",
+    )
 
     def __init__(self, lexer: ShellLexer, text: str, env: Mapping[str, str]) -> None:
         self.lexer = lexer
@@ -174,6 +192,7 @@ class _Scan:
         self.pos = 0
         self.env = env
         self.raw_escapes = lexer.raw_escapes
+        self.depth = 0
         self.matched: set[str] = set()
         self.unmatched: set[str] = set()
 
@@ -193,12 +212,19 @@ class _Scan:
         ``pieces`` collects (text, splittable) for word splitting: literal text and
         expansions split on whitespace, quoted and escaped text does not.
         """
+        if self.depth >= _MAX_NESTING:
+            raise _Failure(
+                f"substitutions nested more than {_MAX_NESTING} deep",
+                "simplify the word, or set the value with ARG/ENV first",
+            )
         saved_raw_escapes = self.raw_escapes
         self.raw_escapes = raw_escapes
+        self.depth += 1
         try:
             return self._process_stop_on(stop, pieces)
         finally:
             self.raw_escapes = saved_raw_escapes
+            self.depth -= 1
 
     def _process_stop_on(self, stop: str, pieces: list[tuple[str, bool]] | None) -> str:
         text, n = self.text, self.n
@@ -413,9 +439,12 @@ class _Scan:
             greedy = word.startswith(operator)
             if greedy:
                 word = word[1:]
-            if operator == "%":
-                return _trim_suffix(word, value or "", greedy)
-            return _trim_prefix(word, value or "", greedy)
+            try:
+                if operator == "%":
+                    return trim_suffix(word, value or "", greedy)
+                return trim_prefix(word, value or "", greedy)
+            except ValueError as error:
+                raise _Failure(str(error), _PATTERN_HINT) from None
         raise _Failure(f"unsupported modifier ({spelled}) in substitution", _MODIFIERS_HINT)
 
     def _replace(self, name: str) -> str:
@@ -440,9 +469,12 @@ class _Scan:
         value = self.lookup(name)
         if value is None and self.lexer.skip_unset_env:
             return "${" + name + "/" + pattern + "/" + replacement + "}"
-        regex = _pattern_regex(pattern, True, False)
+        try:
+            regex = pattern_regex(pattern, True, False)
+        except ValueError as error:
+            raise _Failure(str(error), _PATTERN_HINT) from None
         if replace_all:
-            return _go_replace_all(regex, value or "", replacement)
+            return go_replace_all(regex, value or "", replacement)
         found = regex.search(value or "")
         if found is None:
             return value or ""
@@ -452,136 +484,3 @@ class _Scan:
 
 def _set_hint(name: str) -> str:
     return f"give {name} a value: ARG {name}=..., ENV {name}=... or --build-arg {name}=..."
-
-
-@lru_cache(maxsize=512)
-def _compile_pattern(pattern: str, greedy: bool, anchored: bool) -> re.Pattern[str] | str:
-    """BuildKit's convertShellPatternToRegex: ``*`` and ``?`` are wildcards, ``\\``
-    escapes ``*``, ``?`` and ``\\``, and is dropped before ``}`` and ``/``. Returns the
-    compiled expression, or the reason the pattern is invalid."""
-    pattern = pattern.removeprefix(_BOM)
-    out = ["^"] if anchored else []
-    star = ".*" if greedy else ".*?"
-    index, length = 0, len(pattern)
-    while index < length:
-        char = pattern[index]
-        index += 1
-        if char == "*":
-            out.append(star)
-        elif char == "?":
-            out.append(".")
-        elif char == "\\":
-            if index < length and pattern[index] in "}/":
-                continue
-            if index >= length or pattern[index] not in "*?\\":
-                escaped = pattern[index] if index < length else ""
-                return f"invalid escape '\\{escaped}'"
-            out.append("\\" + pattern[index])
-            index += 1
-        else:
-            out.append(re.escape(char))
-    return re.compile("".join(out))
-
-
-def _pattern_regex(
-    pattern: str, greedy: bool, anchored: bool, shown: str | None = None
-) -> re.Pattern[str]:
-    """The compiled pattern; ``shown`` is the pattern as the user wrote it, for errors."""
-    compiled = _compile_pattern(pattern, greedy, anchored)
-    if isinstance(compiled, str):
-        raise _Failure(
-            f"invalid pattern ({shown if shown is not None else pattern}) in substitution: "
-            f"{compiled}",
-            "in a pattern only \\*, \\? and \\\\ are escapes",
-        )
-    return compiled
-
-
-def _trim_prefix(pattern: str, value: str, greedy: bool, shown: str | None = None) -> str:
-    found = _pattern_regex(pattern, greedy, True, shown).search(value)
-    return value[found.end() :] if found else value
-
-
-def _reverse_pattern(pattern: str) -> str:
-    """Reverse a pattern keeping ``\\x`` escape pairs in order (``a\\*c`` -> ``c\\*a``)."""
-    tokens: list[str] = []
-    index, last = 0, len(pattern) - 1
-    while index <= last:
-        if pattern[index] == "\\" and index != last:
-            tokens.append(pattern[index : index + 2])
-            index += 2
-        else:
-            tokens.append(pattern[index])
-            index += 1
-    return "".join(reversed(tokens))
-
-
-def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
-    # A regex finds the leftmost match, not the shortest rightmost one: reverse both
-    # the pattern and the value and trim a prefix instead (as BuildKit does).
-    return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy, pattern)[::-1]
-
-
-def _go_replace_all(regex: re.Pattern[str], value: str, template: str) -> str:
-    """Go's Regexp.ReplaceAllString: an empty match right after a match is skipped, and
-    ``$0``/``${0}`` in the replacement is the match, ``$$`` a dollar."""
-    out: list[str] = []
-    last_end = 0
-    search_at = 0
-    length = len(value)
-    while search_at <= length:
-        found = regex.search(value, search_at)
-        if found is None:
-            break
-        start, end = found.span()
-        out.append(value[last_end:start])
-        if end > last_end or start == 0:
-            out.append(_go_expand(template, found.group()) if "$" in template else template)
-        last_end = end
-        search_at = search_at + 1 if search_at + 1 > end else end
-    out.append(value[last_end:])
-    return "".join(out)
-
-
-def _go_expand(template: str, match: str) -> str:
-    """Go's Regexp.Expand for an expression without groups: ``$0``/``${0}`` is the
-    match, ``$$`` is ``$``, other well-formed references are empty, malformed ones stay."""
-    out: list[str] = []
-    rest = template
-    while True:
-        before, dollar, after = rest.partition("$")
-        out.append(before)
-        if not dollar:
-            return "".join(out)
-        if after.startswith("$"):
-            out.append("$")
-            rest = after[1:]
-            continue
-        reference = _go_reference(after)
-        if reference is None:
-            out.append("$")
-            rest = after
-            continue
-        name, rest = reference
-        if name == "0":
-            out.append(match)
-
-
-def _go_reference(text: str) -> tuple[str, str] | None:
-    """Go's regexp extract(): a name of letters, digits and ``_``, optionally in braces.
-    Returns (name, rest) or None when malformed."""
-    braced = text.startswith("{")
-    index = 1 if braced else 0
-    start = index
-    while index < len(text) and (
-        text[index] == "_" or text[index].isalpha() or text[index].isdecimal()
-    ):
-        index += 1
-    if index == start:
-        return None
-    name = text[start:index]
-    if braced:
-        if index >= len(text) or text[index] != "}":
-            return None
-        index += 1
-    return name, text[index:]
