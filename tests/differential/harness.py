@@ -202,9 +202,10 @@ def build_with_docker(case: Case, base_key: str) -> dict[str, Any]:
             subprocess.run([DOCKER, "save", "-o", str(archive), case.tag], check=True)
             result["image"] = describe_archive(archive)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_text(json.dumps(result, indent=1, sort_keys=True))
-    partial.rename(cached)
+    # A unique temporary name: two sessions may build the same case at once.
+    with tempfile.NamedTemporaryFile("w", dir=RESULTS_DIR, suffix=".partial", delete=False) as out:
+        out.write(json.dumps(result, indent=1, sort_keys=True))
+    os.replace(out.name, cached)
     return result
 
 
@@ -266,7 +267,11 @@ def build_with_dockyard(case: Case, store: DockyardStore, scratch: Path) -> dict
     process = store.build(
         case.tag, case.directory / case.dockerfile, context, case.build_args, case.target, False
     )
-    result: dict[str, Any] = {"failed": process.returncode != 0, "output": _tail(process)}
+    result: dict[str, Any] = {
+        "failed": process.returncode != 0,
+        "output": _tail(process),
+        "traceback": "Traceback (most recent call last)" in process.stderr,
+    }
     if process.returncode == 0:
         archive = scratch / "image.tar"
         store.run("save", case.tag, "-o", str(archive))

@@ -75,7 +75,7 @@ def test_dockyard_matches_docker(
     actual = build_with_dockyard(case, dockyard_store, tmp_path)
     if case.expect_failure:
         assert actual["failed"], "dockyard build should fail like docker's"
-        assert "Traceback" not in actual["output"], actual["output"]
+        assert not actual["traceback"], f"a failure must be a DockyardError:\n{actual['output']}"
         return
     assert not actual["failed"], f"dockyard build failed:\n{actual['output']}"
     differences = diff_descriptions(expected["image"], actual["image"], case.skip)
