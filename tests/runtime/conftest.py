@@ -1,4 +1,4 @@
-"""Fixtures for runtime tests: a busybox root file system and a private store root."""
+"""Fixtures for runtime tests: a busybox root file system, a private store, images."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import make_busybox_rootfs
+from .helpers import make_busybox_rootfs, store_image
 
 
 @pytest.fixture
@@ -23,3 +23,10 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     store = tmp_path / "store"
     monkeypatch.setenv("DOCKYARD_ROOT", str(store))
     return store
+
+
+@pytest.fixture
+def busybox(rootfs: Path, root: Path) -> str:
+    """A busybox image named ``busybox-test`` in the test's store (CMD sh)."""
+    store_image(root, "busybox-test", rootfs, env=("PATH=/bin",), cmd=("sh",))
+    return "busybox-test"

@@ -39,3 +39,55 @@ def mounts_under(path: Path) -> list[str]:
     prefix = str(path)
     with open("/proc/self/mountinfo") as mountinfo:
         return [line.split()[4] for line in mountinfo if line.split()[4].startswith(prefix)]
+
+
+def store_image(store_root: Path, name: str, rootfs: Path, **config: object) -> str:
+    """Commits ``rootfs`` as a one-layer image named ``name``; returns the image id.
+
+    ``config`` fields are ``ContainerConfig`` fields (env, cmd, entrypoint, user,
+    working_dir, stop_signal, volumes, exposed_ports).
+    """
+    from dockyard.fs import write_layer
+    from dockyard.oci.config import ContainerConfig, ImageConfig
+    from dockyard.store import Store
+
+    with Store.open(store_root) as store:
+        with store.layer_writer() as writer:
+            blob = write_layer(rootfs, writer.stream)
+            layer = writer.commit(blob.diff_id)
+        image_config = ImageConfig(config=ContainerConfig(**config))  # type: ignore[arg-type]
+        image = store.commit_image(image_config, [layer], [name])
+        return str(image.id)
+
+
+def compile_static(source: str, output: Path) -> Path:
+    """A static binary from C source (test servers a busybox image lacks)."""
+    source_file = output.with_suffix(".c")
+    source_file.write_text(source)
+    subprocess.run(
+        ["gcc", "-static", "-O2", "-o", str(output), str(source_file)],
+        check=True,
+        capture_output=True,
+    )
+    return output
+
+
+UDP_ECHO_C = r"""
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(atoi(argv[1]));
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) return 1;
+    char buffer[65536];
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t length = sizeof peer;
+        ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr *)&peer, &length);
+        if (n >= 0) sendto(fd, buffer, n, 0, (struct sockaddr *)&peer, length);
+    }
+}
+"""

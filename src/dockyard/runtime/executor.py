@@ -74,7 +74,7 @@ class _Pump:
             os.close(self.read_fd)
 
 
-def _fd_writer(fd: int) -> Callable[[bytes], None]:
+def fd_writer(fd: int) -> Callable[[bytes], None]:
     def write(chunk: bytes) -> None:
         view = memoryview(chunk)
         while view:
@@ -107,7 +107,7 @@ class StdioPlumbing:
             pump = _Pump(stdout or _discard)
             self.pumps.append(pump)
             self.stdout = pump.write_fd
-        err_pump = _Pump(_fd_writer(stderr) if isinstance(stderr, int) else (stderr or _discard))
+        err_pump = _Pump(fd_writer(stderr) if isinstance(stderr, int) else (stderr or _discard))
         self.pumps.append(err_pump)
         self.stderr = err_pump.write_fd
 

@@ -98,20 +98,21 @@ class RuncContainer:
         self.cgroups_path: str | None = None
 
     def _command(self, *args: str) -> list[str]:
-        return [
-            runc_binary(),
-            "--root",
-            str(self.state_root),
-            "--log",
-            str(self.bundle / "runc.log"),
-            "--log-format",
-            "json",
-            *args,
-        ]
+        return self.command_with_log(self.bundle / "runc.log", *args)
+
+    def command_with_log(self, log: Path, *args: str) -> list[str]:
+        """A runc command line for this container's state root, logging JSON to ``log``."""
+        root = ["--root", str(self.state_root)]
+        return [runc_binary(), *root, "--log", str(log), "--log-format", "json", *args]
 
     def last_error(self) -> str:
+        return self.error_in(self.bundle / "runc.log")
+
+    @staticmethod
+    def error_in(log: Path) -> str:
+        """The last error runc logged in ``log`` ("" if none)."""
         try:
-            lines = (self.bundle / "runc.log").read_text().splitlines()
+            lines = log.read_text().splitlines()
         except OSError:
             return ""
         for line in reversed(lines):

@@ -190,6 +190,22 @@ def _resources(resources: Resources) -> dict[str, Any]:
     return out
 
 
+def process_dict(process: ProcessSpec) -> dict[str, Any]:
+    """The ``process`` object of the spec (also what ``runc exec --process`` reads)."""
+    user: dict[str, Any] = {"uid": process.uid, "gid": process.gid}
+    if process.additional_gids:
+        user["additionalGids"] = list(process.additional_gids)
+    return {
+        "terminal": process.terminal,
+        "user": user,
+        "args": list(process.args),
+        "env": list(process.env),
+        "cwd": process.cwd,
+        "capabilities": _capabilities(process.uid),
+        "noNewPrivileges": False,
+    }
+
+
 def build_spec(process: ProcessSpec, options: SpecOptions) -> dict[str, Any]:
     """The ``config.json`` document for runc."""
     namespaces: list[dict[str, str]] = [
@@ -208,9 +224,6 @@ def build_spec(process: ProcessSpec, options: SpecOptions) -> dict[str, Any]:
         {"destination": m.destination, "type": m.type, "source": m.source, "options": [*m.options]}
         for m in options.mounts
     ]
-    user: dict[str, Any] = {"uid": process.uid, "gid": process.gid}
-    if process.additional_gids:
-        user["additionalGids"] = list(process.additional_gids)
     linux: dict[str, Any] = {
         "namespaces": namespaces,
         "resources": _resources(options.resources),
@@ -221,15 +234,7 @@ def build_spec(process: ProcessSpec, options: SpecOptions) -> dict[str, Any]:
         linux["cgroupsPath"] = options.cgroups_path
     spec: dict[str, Any] = {
         "ociVersion": "1.0.2",
-        "process": {
-            "terminal": process.terminal,
-            "user": user,
-            "args": list(process.args),
-            "env": list(process.env),
-            "cwd": process.cwd,
-            "capabilities": _capabilities(process.uid),
-            "noNewPrivileges": False,
-        },
+        "process": process_dict(process),
         "root": {"path": str(options.rootfs), "readonly": options.readonly_rootfs},
         "hostname": options.hostname,
         "mounts": mounts,
