@@ -228,8 +228,15 @@ def _run_foreground(record: ContainerRecord) -> int:
     try:
         stdin = sys.stdin.fileno() if record.interactive else None
         sys.stdout.flush()
-        supervisor.start(stdin=stdin, stdout=fd_writer(1), stderr=fd_writer(2))
-        status = supervisor.wait()
+        if record.tty and record.interactive:
+            from dockyard.runtime.console import attached_terminal
+
+            with attached_terminal(lambda: supervisor.master):
+                supervisor.start(stdin=stdin, stdout=fd_writer(1), stderr=fd_writer(2))
+                status = supervisor.wait()
+        else:
+            supervisor.start(stdin=stdin, stdout=fd_writer(1), stderr=fd_writer(2))
+            status = supervisor.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard.errors import MountError
-from dockyard.fs import mount_overlay
-from dockyard.fs import unmount as fs_unmount
 
 
 def is_mountpoint(path: Path) -> bool:
@@ -21,11 +19,15 @@ def mount_rootfs(lowers: Sequence[Path], upper: Path, work: Path, target: Path) 
     """Overlay with ``lowers`` in image order (base first) under ``upper``."""
     for directory in (upper, work, target):
         directory.mkdir(parents=True, exist_ok=True)
+    from dockyard.fs import mount_overlay
+
     mount_overlay(lowers, target, upper=upper, work=work)
 
 
 def unmount(target: Path) -> None:
     """Unmount the rootfs; lazily if something still holds it."""
+    from dockyard.fs import unmount as fs_unmount
+
     try:
         fs_unmount(target)
     except MountError:

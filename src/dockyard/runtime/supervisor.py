@@ -20,8 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import ContainerStartError, DockyardError, RuntimeError_
-from dockyard.fs import resolve_in_root
 from dockyard.runtime import etcfiles, overlay, paths, volumes
+from dockyard.runtime.console import (
+    ConsoleSocket,
+    copy_input,
+    copy_master_output,
+    copy_window_size,
+)
 from dockyard.runtime.executor import StdioPlumbing
 from dockyard.runtime.leases import release_image
 from dockyard.runtime.logs import LogWriter
@@ -71,6 +76,8 @@ class Supervisor:
         self.plumbing: StdioPlumbing | None = None
         self.log: LogWriter | None = None
         self.state = ContainerState()
+        self.master: int | None = None
+        self._terminal_output: threading.Thread | None = None
         self._stop_requested = False
         self._lock = threading.Lock()
 
@@ -88,6 +95,8 @@ class Supervisor:
         return rootfs
 
     def _mounts(self, rootfs: Path) -> list[MountSpec]:
+        from dockyard.fs import resolve_in_root
+
         record, bundle = self.record, self.container.bundle
         (bundle / "hosts").write_text(etcfiles.hosts_file(record.hostname))
         (bundle / "resolv.conf").write_text(etcfiles.resolv_conf(record.network == "host"))
@@ -110,6 +119,8 @@ class Supervisor:
         return mounts
 
     def _process(self, rootfs: Path) -> ProcessSpec:
+        from dockyard.fs import resolve_in_root
+
         record = self.record
         user = resolve_user(rootfs, record.user)
         env = list(record.env)
@@ -177,11 +188,23 @@ class Supervisor:
             self.container.write_bundle(build_spec(process, options), owner)
             self.log = LogWriter(self.directory / "log.json")
             self.plumbing = StdioPlumbing(
-                stdin, self.log.sink("stdout", stdout), self.log.sink("stderr", stderr)
+                None if record.tty else stdin,
+                self.log.sink("stdout", stdout),
+                self.log.sink("stderr", stderr),
             )
-            pid = self.container.create(
-                stdin=self.plumbing.stdin, stdout=self.plumbing.stdout, stderr=self.plumbing.stderr
-            )
+            console = ConsoleSocket() if record.tty else None
+            try:
+                pid = self.container.create(
+                    stdin=self.plumbing.stdin,
+                    stdout=self.plumbing.stdout,
+                    stderr=self.plumbing.stderr,
+                    console_socket=console.path if console else None,
+                )
+                if console is not None:
+                    self._attach_terminal(console.master(), stdin, self.log.sink("stdout", stdout))
+            finally:
+                if console is not None:
+                    console.close()
             self.plumbing.started()
             if self.publisher is not None:
                 self.publisher.start(f"/proc/{pid}/ns/net")
@@ -202,6 +225,16 @@ class Supervisor:
             stop_now = self._stop_requested
         if stop_now:
             self.request_stop()
+
+    def _attach_terminal(
+        self, master: int, stdin: int | None, sink: Callable[[bytes], None]
+    ) -> None:
+        self.master = master
+        if stdin is not None:
+            if os.isatty(stdin):
+                copy_window_size(stdin, master)
+            copy_input(stdin, master)
+        self._terminal_output = copy_master_output(master, sink)
 
     # -- running --------------------------------------------------------------
 
@@ -234,6 +267,11 @@ class Supervisor:
             self.publisher.close()
         if self.plumbing is not None:
             self.plumbing.close()
+        if self._terminal_output is not None:
+            self._terminal_output.join(5)
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
         if self.log is not None:
             self.log.close()
         self.container.delete(remove_bundle=False)

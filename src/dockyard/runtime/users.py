@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import RuntimeError_
-from dockyard.fs import resolve_in_root
 
 
 @dataclass(frozen=True)
@@ -23,6 +22,8 @@ class ExecUser:
 
 
 def _entries(root: Path, name: str) -> list[list[str]]:
+    from dockyard.fs import resolve_in_root
+
     try:
         text = resolve_in_root(root, f"etc/{name}").read_text(errors="replace")
     except OSError:
