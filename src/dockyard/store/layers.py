@@ -74,12 +74,11 @@ class DiffIdRecords:
     def record(self, layer: Layer) -> None:
         """Add a blob for a diff_id (the caller holds the refs lock)."""
         existing = self.lookup(layer.diff_id)
-        if any(known.digest == layer.digest for known in existing):
+        known_size = next((k.uncompressed_size for k in existing if k.uncompressed_size), None)
+        size = layer.uncompressed_size if layer.uncompressed_size is not None else known_size
+        if any(known.digest == layer.digest for known in existing) and size == known_size:
             return
-        size = layer.uncompressed_size
-        if size is None:
-            size = next((k.uncompressed_size for k in existing if k.uncompressed_size), None)
-        blobs = [known.descriptor.to_dict() for known in existing]
+        blobs = [known.descriptor.to_dict() for known in existing if known.digest != layer.digest]
         blobs.append(layer.descriptor.to_dict())
         self.dir.mkdir(exist_ok=True)
         body = {"diff_id": str(layer.diff_id), "size": size, "blobs": blobs}

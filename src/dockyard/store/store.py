@@ -313,6 +313,11 @@ class Store:
             raise StoreError(f"ambiguous image id prefix {prefix!r}", "give more digits of the id")
         return next(iter(candidates.values()), None)
 
+    def manifest_descriptor(self, digest: Digest) -> Descriptor:
+        """The descriptor of a stored manifest (media type and size from its bytes)."""
+        data, manifest = self._manifest(digest)
+        return Descriptor(manifest.media_type, digest, len(data))
+
     def manifests_of_id(self, image_id: Digest) -> set[Digest]:
         """Every stored manifest whose config is ``image_id``."""
         return {
@@ -404,7 +409,7 @@ class Store:
         with self.locked():
             refs.write_index(
                 self.index_path,
-                refs.set_name(self.entries(), Descriptor(media.OCI_MANIFEST, digest, 0), reference),
+                refs.set_name(self.entries(), self.manifest_descriptor(digest), reference),
             )
         return reference
 

@@ -1,0 +1,189 @@
+"""Streaming tar for archives: a writer that copies blobs with ``sendfile`` and a reader
+that accepts plain, gzip'd (isal), zstd or xz/bzip2 input, seekable or not."""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import lzma
+import os
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from dockyard.errors import ArchiveError
+
+CHUNK = 1 << 20
+_BLOCK = tarfile.BLOCKSIZE
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+XZ_MAGIC = b"\xfd7zXZ\x00"
+BZIP2_MAGIC = b"BZh"
+
+
+def compression_of(head: bytes) -> str:
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if head.startswith(XZ_MAGIC):
+        return "xz"
+    if head.startswith(BZIP2_MAGIC):
+        return "bzip2"
+    return ""
+
+
+class PeekableStream:
+    """A read-only stream whose first bytes can be looked at before reading."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._head = b""
+
+    def peek(self, size: int) -> bytes:
+        while len(self._head) < size:
+            chunk = self._raw.read(size - len(self._head))
+            if not chunk:
+                break
+            self._head += chunk
+        return self._head[:size]
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0:
+                data, self._head = self._head + self._raw.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            if len(data) < size:
+                data += self._raw.read(size - len(data))
+            return data
+        return self._raw.read(size)
+
+
+def decompressed(stream: BinaryIO, compression: str) -> BinaryIO:
+    if compression == "gzip":
+        from isal import igzip
+
+        return cast(BinaryIO, igzip.IGzipFile(fileobj=stream, mode="rb"))  # type: ignore[no-untyped-call]
+    if compression == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise ArchiveError("zstd input needs the 'zstandard' package") from None
+        return cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(stream))
+    if compression == "xz":
+        return cast(BinaryIO, lzma.LZMAFile(stream))
+    if compression == "bzip2":
+        return cast(BinaryIO, bz2.BZ2File(stream))
+    return stream
+
+
+@contextlib.contextmanager
+def open_tar(source: Path | BinaryIO, what: str) -> Iterator[tarfile.TarFile]:
+    """A tar reader over a file or stream, compressed or not (detected by magic bytes).
+
+    A plain regular file is opened seekable, so members are read in place.
+    """
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, Path):
+            try:
+                raw: BinaryIO = stack.enter_context(open(source, "rb"))
+            except OSError as error:
+                raise ArchiveError(f"cannot open {source}: {error.strerror}") from None
+            head = raw.read(8)
+            raw.seek(0)
+            if not compression_of(head):
+                try:
+                    yield stack.enter_context(tarfile.open(fileobj=raw, mode="r:"))
+                except tarfile.TarError as error:
+                    raise ArchiveError(f"{what} is not a tar archive: {error}") from None
+                return
+        else:
+            raw = source
+        peekable = PeekableStream(raw)
+        stream = decompressed(cast(BinaryIO, peekable), compression_of(peekable.peek(8)))
+        try:
+            yield stack.enter_context(tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK))
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise ArchiveError(f"{what} is not a readable tar archive: {error}") from None
+
+
+class TarWriter:
+    """Writes a tar stream: directories, in-memory files, and files copied by descriptor."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._mtime = int(time.time())
+        self._fd: int | None
+        try:
+            self._fd = out.fileno()
+        except (OSError, AttributeError, ValueError):
+            self._fd = None
+
+    def _header(self, name: str, size: int, kind: bytes, mode: int) -> None:
+        info = tarfile.TarInfo(name)
+        info.size, info.type, info.mode, info.mtime = size, kind, mode, self._mtime
+        self._out.write(info.tobuf(format=tarfile.PAX_FORMAT))
+
+    def _pad(self, size: int) -> None:
+        remainder = size % _BLOCK
+        if remainder:
+            self._out.write(b"\0" * (_BLOCK - remainder))
+
+    def add_dir(self, name: str) -> None:
+        self._header(name.rstrip("/") + "/", 0, tarfile.DIRTYPE, 0o755)
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        self._header(name, len(data), tarfile.REGTYPE, 0o644)
+        self._out.write(data)
+        self._pad(len(data))
+
+    def add_file(self, name: str, path: Path) -> None:
+        """Copy a file's bytes; ``sendfile`` when the output is a real file or pipe."""
+        with open(path, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            self._header(name, size, tarfile.REGTYPE, 0o644)
+            self._copy(source, size)
+        self._pad(size)
+
+    def _copy(self, source: BinaryIO, size: int) -> None:
+        if self._fd is not None:
+            self._out.flush()
+            offset = 0
+            try:
+                while offset < size:
+                    sent = os.sendfile(self._fd, source.fileno(), offset, size - offset)
+                    if sent == 0:
+                        break
+                    offset += sent
+            except OSError:
+                source.seek(offset)
+                self._copy_stream(source, size - offset)
+                return
+            if offset != size:
+                raise ArchiveError("a blob changed size while it was being saved")
+            return
+        self._copy_stream(source, size)
+
+    def _copy_stream(self, source: BinaryIO, size: int) -> None:
+        remaining = size
+        while remaining > 0:
+            chunk = source.read(min(CHUNK, remaining))
+            if not chunk:
+                raise ArchiveError("a blob was truncated while it was being saved")
+            self._out.write(chunk)
+            remaining -= len(chunk)
+
+    def add_stream(self, name: str, source: BinaryIO, size: int) -> None:
+        """Copy exactly ``size`` bytes of a stream (a decompressed layer)."""
+        self._header(name, size, tarfile.REGTYPE, 0o644)
+        self._copy_stream(source, size)
+        if source.read(1):
+            raise ArchiveError(f"{name}: more data than its recorded size")
+        self._pad(size)
+
+    def close(self) -> None:
+        self._out.write(b"\0" * (_BLOCK * 2))
+        self._out.flush()
