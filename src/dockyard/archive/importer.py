@@ -14,6 +14,7 @@ from dockyard.errors import ArchiveError
 from dockyard.oci import ContainerConfig, History, ImageConfig, ImageReference, media
 from dockyard.store import Layer, Store, StoredImage
 
+from .load import uncompressed_size
 from .tarstream import CHUNK, PeekableStream, compression_of, decompressed
 
 
@@ -81,7 +82,9 @@ def _layer_from_directory(store: Store, directory: Path) -> Layer:
 
     with store.layer_writer(media.OCI_LAYER_GZIP) as sink:
         blob = write_layer(directory, sink.stream, kind="tree", compression="gzip")
-        return sink.commit(blob.diff_id)
+        layer = sink.commit(blob.diff_id)
+    # The writer reports compressed sizes only; images list the uncompressed size.
+    return Layer(layer.descriptor, layer.diff_id, uncompressed_size(store, layer))
 
 
 def import_image(

@@ -31,4 +31,3 @@ def flatten(store: Store, diff_ids: list[Digest] | tuple[Digest, ...], target: P
             raise StoreError(f"no blob for layer {diff_id} in the store")
         with store.open_layer(layer) as stream:
             unpack_layer(stream, target, mode="apply")
-

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import io
 import lzma
 import os
 import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from dockyard.errors import ArchiveError
 
@@ -35,12 +36,16 @@ def compression_of(head: bytes) -> str:
     return ""
 
 
-class PeekableStream:
+class PeekableStream(io.RawIOBase):
     """A read-only stream whose first bytes can be looked at before reading."""
 
     def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
         self._raw = raw
         self._head = b""
+
+    def readable(self) -> bool:
+        return True
 
     def peek(self, size: int) -> bytes:
         while len(self._head) < size:
@@ -50,11 +55,22 @@ class PeekableStream:
             self._head += chunk
         return self._head[:size]
 
-    def read(self, size: int = -1) -> bytes:
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
         if self._head:
-            if size < 0:
-                data, self._head = self._head + self._raw.read(), b""
-                return data
+            count = min(len(view), len(self._head))
+            view[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._raw.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            data, self._head = self._head + self._raw.read(), b""
+            return data
+        if self._head:
             data, self._head = self._head[:size], self._head[size:]
             if len(data) < size:
                 data += self._raw.read(size - len(data))

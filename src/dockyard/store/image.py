@@ -58,6 +58,13 @@ class StoredImage:
     def created(self) -> str:
         return self.config.created
 
+    def manifest_descriptor_dict(self) -> dict[str, object]:
+        return {
+            "mediaType": self.manifest.media_type,
+            "digest": str(self.manifest_digest),
+            "size": len(self.manifest_bytes),
+        }
+
     def display_name(self) -> str:
         tags = self.repo_tags
         return tags[0] if tags else self.id.short

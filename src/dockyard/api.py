@@ -1,0 +1,120 @@
+"""The Python API of dockyard: a thin facade over the packages (the CLI calls these).
+
+Heavy modules are imported inside the functions, so ``import dockyard.api`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from dockyard.archive import LoadedImage, SaveItem
+    from dockyard.oci import ContainerConfig
+    from dockyard.store import CheckReport, DiskUsage, GcReport, Store, StoredImage
+
+
+# images and the store
+
+
+def open_store(root: str | Path | None = None) -> Store:
+    """The store at ``root`` (default: $DOCKYARD_ROOT, /var/lib/dockyard, XDG data dir)."""
+    from dockyard.store import Store
+
+    return Store.open(root)
+
+
+def images(root: str | Path | None = None) -> list[StoredImage]:
+    with open_store(root) as store:
+        return store.images()
+
+
+def image(ref_or_id: str, root: str | Path | None = None) -> StoredImage:
+    with open_store(root) as store:
+        return store.image(ref_or_id)
+
+
+def inspect_image(ref_or_id: str, root: str | Path | None = None) -> dict[str, Any]:
+    """``docker image inspect`` JSON of one image."""
+    from dockyard.store.docker import inspect
+
+    return inspect(image(ref_or_id, root))
+
+
+def tag(source: str, target: str, root: str | Path | None = None) -> None:
+    with open_store(root) as store:
+        store.tag(source, target)
+
+
+def remove_images(
+    refs: Sequence[str], force: bool = False, root: str | Path | None = None
+) -> list[str]:
+    """``docker rmi``: Docker's ``Untagged:``/``Deleted:`` lines."""
+    lines: list[str] = []
+    with open_store(root) as store:
+        for ref in refs:
+            lines += store.remove_image(ref, force=force)
+    return lines
+
+
+# archives
+
+
+def load(source: Path | BinaryIO, root: str | Path | None = None) -> list[LoadedImage]:
+    from dockyard.archive import load as load_archive
+
+    with open_store(root) as store:
+        return load_archive(store, source)
+
+
+def save(
+    refs: Sequence[str], out: BinaryIO, format: str = "docker", root: str | Path | None = None
+) -> list[SaveItem]:
+    from dockyard.archive import save as save_archive
+
+    with open_store(root) as store:
+        return save_archive(store, refs, out, format)
+
+
+def import_image(
+    source: Path | BinaryIO,
+    name: str | None = None,
+    changes: Sequence[str] = (),
+    message: str = "",
+    root: str | Path | None = None,
+) -> StoredImage:
+    """``docker import``: one layer from a tar (or directory), ``changes`` like --change."""
+    from dockyard.archive import import_image as import_archive
+
+    config = apply_changes(changes)
+    with open_store(root) as store:
+        return import_archive(store, source, [name] if name else [], config, message=message)
+
+
+def apply_changes(changes: Sequence[str], config: ContainerConfig | None = None) -> ContainerConfig:
+    """Apply Dockerfile instructions (``--change``) to a container config."""
+    from dockyard.archive.changes import apply_changes as apply
+
+    return apply(changes, config)
+
+
+# system
+
+
+def check(root: str | Path | None = None) -> CheckReport:
+    with open_store(root) as store:
+        return store.check()
+
+
+def disk_usage(root: str | Path | None = None) -> DiskUsage:
+    with open_store(root) as store:
+        return store.df()
+
+
+def prune(all_unused: bool = False, root: str | Path | None = None) -> tuple[list[str], GcReport]:
+    """Remove dangling (or all unused) images, then unreferenced blobs and layers."""
+    with open_store(root) as store:
+        removed = [str(d) for d in store.prune_images(all_unused)]
+        store.close()  # gc waits for every holder, including ourselves
+        return removed, store.gc()
