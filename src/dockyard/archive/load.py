@@ -208,25 +208,29 @@ def _manifests(loader: _Loader, descriptor: Descriptor) -> list[Descriptor]:
 
 def _load_oci(loader: _Loader) -> list[LoadedImage]:
     index = Index.from_json(loader.bytes_of("index.json"), "index.json")
-    loaded = []
+    wanted: dict[Digest, tuple[Descriptor, list[ImageReference]]] = {}
     for entry in index.manifests:
         names = _oci_name(entry)
         for descriptor in _manifests(loader, entry):
-            manifest_bytes = loader.blob_bytes(descriptor.digest)
-            manifest = Manifest.from_json(manifest_bytes, f"manifest {descriptor.digest}")
-            config_bytes = loader.blob_bytes(manifest.config.digest)
-            config = ImageConfig.from_json(config_bytes)
-            if len(manifest.layers) != len(config.rootfs.diff_ids):
-                raise ArchiveError(f"manifest {descriptor.digest}: layers and diff_ids differ")
-            for layer, diff_id in zip(manifest.layers, config.rootfs.diff_ids, strict=True):
-                stored_layer = loader.layer(
-                    f"blobs/sha256/{layer.digest.hex}", diff_id, layer.media_type
-                )
-                loader.store.record_layer(stored_layer)
-            loader.store.write_blob(config_bytes, manifest.config.media_type)
-            stored = loader.store.write_blob(manifest_bytes, manifest.media_type)
-            image = loader.store.add_manifest(stored, names)
-            loaded.append(LoadedImage(image, tuple(names)))
+            known = wanted.setdefault(descriptor.digest, (descriptor, []))
+            known[1].extend(name for name in names if name not in known[1])
+    loaded = []
+    for descriptor, names in wanted.values():
+        manifest_bytes = loader.blob_bytes(descriptor.digest)
+        manifest = Manifest.from_json(manifest_bytes, f"manifest {descriptor.digest}")
+        config_bytes = loader.blob_bytes(manifest.config.digest)
+        config = ImageConfig.from_json(config_bytes)
+        if len(manifest.layers) != len(config.rootfs.diff_ids):
+            raise ArchiveError(f"manifest {descriptor.digest}: layers and diff_ids differ")
+        for layer, diff_id in zip(manifest.layers, config.rootfs.diff_ids, strict=True):
+            stored_layer = loader.layer(
+                f"blobs/sha256/{layer.digest.hex}", diff_id, layer.media_type
+            )
+            loader.store.record_layer(stored_layer)
+        loader.store.write_blob(config_bytes, manifest.config.media_type)
+        stored = loader.store.write_blob(manifest_bytes, manifest.media_type)
+        image = loader.store.add_manifest(stored, names)
+        loaded.append(LoadedImage(image, tuple(names)))
     return loaded
 
 

@@ -30,24 +30,29 @@ def select(store: Store, refs: Sequence[str]) -> list[SaveItem]:
     """Docker's rules: a repository without a tag means all of its tags; an id, no names."""
     chosen: dict[Digest, tuple[StoredImage, list[ImageReference]]] = {}
     for text in refs:
-        image = store.image(text)
-        names: list[ImageReference] = []
         try:
             reference: ImageReference | None = ImageReference.parse(text)
         except StoreError:
             reference = None
         if reference is not None and reference.tag is None and reference.digest is None:
-            for other in store.images():
-                for name in other.names:
-                    if name.name == reference.name and name.tag is not None:
-                        entry = chosen.setdefault(other.id, (other, []))
-                        if name not in entry[1]:
-                            entry[1].append(name)
-            continue
-        if reference is not None and reference.with_default_tag() in image.names:
-            names.append(reference.with_default_tag())
+            tagged = [
+                (image, name)
+                for image in store.images()
+                for name in image.names
+                if name.name == reference.name and name.tag is not None
+            ]
+            if tagged:
+                for image, name in tagged:
+                    entry = chosen.setdefault(image.id, (image, []))
+                    if name not in entry[1]:
+                        entry[1].append(name)
+                continue
+        image = store.image(text)
         entry = chosen.setdefault(image.id, (image, []))
-        entry[1].extend(n for n in names if n not in entry[1])
+        if reference is not None:
+            name = reference.with_default_tag()
+            if name in image.names and name not in entry[1]:
+                entry[1].append(name)
     return [SaveItem(image, tuple(names)) for image, names in chosen.values()]
 
 

@@ -1,0 +1,42 @@
+"""Fixtures of the archive tests: a private store, a busybox tree and image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.store import Store
+
+from .helpers import busybox_tree, dockyard
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def store(root: Path) -> Iterator[Store]:
+    with Store.open(root) as opened:
+        yield opened
+
+
+@pytest.fixture
+def busybox_dir(tmp_path: Path) -> Path:
+    return busybox_tree(tmp_path / "rootfs", {"etc/greeting": b"hello from dockyard\n"})
+
+
+@pytest.fixture
+def busybox_image(root: Path, busybox_dir: Path) -> str:
+    """``dyst-busybox:1`` in the test's store, imported from ``busybox_dir``."""
+    dockyard(
+        "import",
+        str(busybox_dir),
+        "dyst-busybox:1",
+        "--change",
+        'CMD ["cat", "/etc/greeting"]',
+        root=root,
+    )
+    return "dyst-busybox:1"
