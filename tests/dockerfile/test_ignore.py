@@ -177,6 +177,21 @@ def test_walk_excluding_everything_but_one_directory(context: Path) -> None:
     assert _walked(context, "*\n!app\napp/__pycache__\n") == ["app", "app/main.py"]
 
 
+def test_walk_decides_like_matches_or_parent_matches(tmp_path: Path) -> None:
+    # Checked against Docker 20.10's builder here: a/b/x is sent (fsutil's newer
+    # MatchesUsingParentResults would drop it, see the module docstring).
+    _tree(tmp_path, ["a/b/x", "a/y", "c/d/e", "c/f"])
+    assert _walked(tmp_path, "a/b\n!a\nc\n!c/d/e\n") == [
+        "a",
+        "a/b",
+        "a/b/x",
+        "a/y",
+        "c",
+        "c/d",
+        "c/d/e",
+    ]
+
+
 def test_walk_lists_symlinks_without_following(context: Path) -> None:
     (context / "link").symlink_to("app")
     entries = {entry.path: entry for entry in walk_context(context)}

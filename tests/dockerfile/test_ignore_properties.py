@@ -1,5 +1,5 @@
 """Property tests for .dockerignore: arbitrary patterns fail only with IgnoreFileError,
-and the walk's pruning never changes what the walk yields."""
+and the walk yields what IgnoreRules.matches keeps (pruning changes nothing)."""
 
 from __future__ import annotations
 
@@ -41,17 +41,14 @@ WALK_PATTERNS = st.lists(
 
 
 def _unpruned(root: Path, rules: IgnoreRules) -> list[str]:
-    """The walk's answer without pruning: every path, fsutil's matching, kept paths
-    plus the excluded directories above them."""
+    """The walk's answer without pruning: every path that ``rules.matches`` keeps, each
+    preceded by its excluded parent directories."""
     kept: list[str] = []
-    results: dict[str, tuple[bool, ...]] = {}
-    for path in sorted(
-        (p.relative_to(root).as_posix() for p in root.rglob("*")),
-        key=lambda p: p.split("/"),
-    ):
-        parent = path.rpartition("/")[0]
-        excluded, results[path] = rules._match_in_walk(path, results.get(parent))
-        if not excluded:
+    every = sorted(
+        (p.relative_to(root).as_posix() for p in root.rglob("*")), key=lambda p: p.split("/")
+    )
+    for path in every:
+        if not rules.matches(path):
             parts = path.split("/")
             for end in range(1, len(parts)):
                 ancestor = "/".join(parts[:end])

@@ -7,6 +7,12 @@ wins. :func:`walk_context` lists a build context the way BuildKit sends it: an e
 directory is not even read unless an exception pattern could re-include something inside
 it, and a directory that is excluded itself still appears when something inside it is
 re-included.
+
+The walk decides with the same rule as :meth:`IgnoreRules.matches` (patternmatcher's
+MatchesOrParentMatches, which Docker's builder gives on this machine). fsutil's newer
+MatchesUsingParentResults can differ from it: with ``a/b`` then ``!a``, it keeps
+excluding ``a/b/x``, because ``!a`` was skipped for ``a`` and is then tried on ``a/b/x``
+alone; here ``a/b/x`` is kept, as MatchesOrParentMatches says.
 """
 
 from __future__ import annotations
@@ -203,25 +209,23 @@ class IgnoreRules:
         return excluded
 
     def _match_in_walk(
-        self, path: str, parent_results: tuple[bool, ...] | None
+        self, path: str, parent_hits: tuple[bool, ...] | None
     ) -> tuple[bool, tuple[bool, ...]]:
-        """MatchesUsingParentResults: what fsutil's walk asks, reusing the results of
-        the parent directory. Returns (excluded, per-pattern results for children)."""
+        """:meth:`matches` for a walk: ``parent_hits[i]`` says whether pattern ``i``
+        matches the parent directory or one of its parents (None at the top). Returns
+        (excluded, the same tuple for ``path``, for its children)."""
+        if parent_hits is None:
+            hits = tuple(pattern.matches(path) for pattern in self.patterns)
+        else:
+            hits = tuple(
+                inherited or pattern.matches(path)
+                for pattern, inherited in zip(self.patterns, parent_hits, strict=True)
+            )
         excluded = False
-        results: list[bool] = []
-        for index, pattern in enumerate(self.patterns):
-            matched = parent_results[index] if parent_results is not None else False
-            if not matched and pattern.exclusion == excluded:
-                matched = pattern.matches(path)
-                if not matched and parent_results is None and "/" in path:
-                    parts = go_dir(path).split("/")
-                    matched = any(
-                        pattern.matches("/".join(parts[: end + 1])) for end in range(len(parts))
-                    )
-            results.append(matched)
-            if matched:
+        for pattern, hit in zip(self.patterns, hits, strict=True):
+            if hit and pattern.exclusion == excluded:
                 excluded = not pattern.exclusion
-        return excluded, tuple(results)
+        return excluded, hits
 
     def _may_reinclude_inside(self, directory: str) -> bool:
         """Could an exception pattern re-include something under an excluded
