@@ -1,0 +1,120 @@
+"""The build context: a directory (or a tar on stdin) as COPY/ADD and the cache see it.
+
+The context is walked once per build, ``.dockerignore`` applied, into a snapshot
+:class:`~dockyard.solver.fileops.tree.SourceTree` -- what BuildKit would have
+transferred: ignored files do not exist for the build, owners read as 0:0. Its
+:class:`~dockyard.solver.fileops.contenthash.ContentHasher` is backed by a persistent
+stat cache in the store (``<store>/cache/statcache/``), so a rebuild reads only the
+files whose (device, inode, size, mtime, ctime) changed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from dockyard.errors import BuildError
+from dockyard.solver.fileops.contenthash import ContentHasher
+from dockyard.solver.fileops.statcache import StatCache
+from dockyard.solver.fileops.tree import SourceTree
+
+STAT_CACHE_DIR = ("cache", "statcache")
+
+
+def stat_cache_dir(store_root: Path) -> Path:
+    return store_root.joinpath(*STAT_CACHE_DIR)
+
+
+def open_context(
+    context_dir: Path, dockerfile_path: Path | None = None, store_root: Path | None = None
+) -> tuple[SourceTree, ContentHasher]:
+    """Walk ``context_dir`` (ignore rules applied) into a snapshot and its hasher."""
+    root = Path(context_dir)
+    if not root.is_dir():
+        raise BuildError(
+            f"build context {str(context_dir)!r} is not a directory",
+            "pass a directory (or '-' to read a tar context from stdin)",
+        )
+    entries = list(_walk(root, dockerfile_path))
+    tree = SourceTree.from_entries(root, entries)
+    if store_root is not None:
+        cache = StatCache.for_directory(stat_cache_dir(store_root), root)
+    else:
+        cache = StatCache()
+    hasher = ContentHasher(tree, cache)
+    hasher.live_inodes = {
+        (st.st_dev, st.st_ino) for _, st in entries if stat.S_ISREG(st.st_mode)
+    }
+    return tree, hasher
+
+
+def context_checksum(tree: SourceTree, hasher: ContentHasher) -> str:
+    """Digest of the whole filtered context (RUN --mount=type=bind of the context)."""
+    digest = hasher.entry_digest("")
+    hasher.save()
+    return "sha256:" + digest.hex()
+
+
+def _ignore_file(root: Path, dockerfile_path: Path | None) -> Path | None:
+    if dockerfile_path is not None:
+        specific = dockerfile_path.parent / (dockerfile_path.name + ".dockerignore")
+        if specific.is_file():
+            return specific
+    default = root / ".dockerignore"
+    return default if default.is_file() else None
+
+
+def _walk(root: Path, dockerfile_path: Path | None) -> Iterator[tuple[str, os.stat_result]]:
+    if _ignore_file(root, dockerfile_path) is None:
+        yield from walk_directory(str(root))
+        return
+    from dockyard.dockerfile.ignore import load_ignore_rules, walk_context
+
+    rules = load_ignore_rules(root, dockerfile_path)
+    for entry in walk_context(root, rules):
+        yield entry.path, entry.stat
+
+
+def walk_directory(root: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry below ``root`` (relative path, lstat), parents first, not following links."""
+    stack: list[tuple[str, str]] = [("", root)]
+    while stack:
+        rel, path = stack.pop()
+        try:
+            listing = os.scandir(path)
+        except OSError as error:
+            raise BuildError(
+                f"cannot read the build context: {path}: {error.strerror}",
+                "make the context readable or exclude it in .dockerignore",
+            ) from error
+        with listing:
+            for entry in listing:
+                child = f"{rel}/{entry.name}" if rel else entry.name
+                st = entry.stat(follow_symlinks=False)
+                yield child, st
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append((child, entry.path))
+
+
+def is_tar_stream(head: bytes) -> bool:
+    """Does a stream starting with ``head`` (>= 512 bytes if plain) hold a tar context?"""
+    from dockyard.solver.fileops.archive import _valid_tar_header, compression_of
+
+    if compression_of(head) in ("gzip", "bzip2", "xz"):
+        return True
+    return _valid_tar_header(head[:512])
+
+
+def extract_context_tar(stream: IO[bytes], directory: Path) -> None:
+    """Extract a (possibly compressed) tar context into ``directory``, safely.
+
+    Paths that climb out are refused, symlinks are kept as they are (they only ever
+    resolve inside the context), hard links must point inside.
+    """
+    from dockyard.solver.fileops.archive import extract_tar
+
+    directory.mkdir(parents=True, exist_ok=True)
+    extract_tar(stream, str(directory), None, name="the build context", compressed=True)
