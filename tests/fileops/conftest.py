@@ -14,7 +14,7 @@ from dockyard.solver.fileops.tree import SourceTree
 
 
 def make_tree(base: Path, layout: dict[str, str | bytes | None]) -> Path:
-    """Create files ("path": text), directories ("path/": None) and symlinks ("path": "->target")."""
+    """Create files ("path": text), directories ("path/": None), symlinks ("path": "->to")."""
     base.mkdir(parents=True, exist_ok=True)
     for rel, content in layout.items():
         path = base / rel

@@ -8,13 +8,12 @@ import hashlib
 import http.server
 import io
 import lzma
-import os
 import tarfile
 import threading
 from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -36,7 +35,9 @@ def _tar_bytes(entries: list[tarfile.TarInfo], data: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _entry(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, **extra: Any) -> tarfile.TarInfo:
+def _entry(
+    name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, **extra: Any
+) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mode = mode
@@ -94,7 +95,9 @@ def test_copy_does_not_extract(copier: Any) -> None:
 
 
 def test_add_of_a_non_archive_is_a_plain_copy(copier: Any) -> None:
-    copier.make(copier.context, {"data.tar.gz": b"\x1f\x8b but not gzip at all", "t.tar": b"x" * 600})
+    copier.make(
+        copier.context, {"data.tar.gz": b"\x1f\x8b but not gzip at all", "t.tar": b"x" * 600}
+    )
     result = copier("data.tar.gz", "t.tar", dest="/x/", add=True)
     assert result["x/data.tar.gz"].startswith("f 644 ")
     assert result["x/t.tar"].startswith("f 644 ")
@@ -128,9 +131,9 @@ LAST_MODIFIED = 1_500_000_000
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         _Handler.requests.append(self.path)
         if self.path.startswith("/missing"):
             self.send_error(404)

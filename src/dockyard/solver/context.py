@@ -45,9 +45,7 @@ def open_context(
     else:
         cache = StatCache()
     hasher = ContentHasher(tree, cache)
-    hasher.live_inodes = {
-        (st.st_dev, st.st_ino) for _, st in entries if stat.S_ISREG(st.st_mode)
-    }
+    hasher.live_inodes = {(st.st_dev, st.st_ino) for _, st in entries if stat.S_ISREG(st.st_mode)}
     return tree, hasher
 
 

@@ -20,7 +20,7 @@ import posixpath
 import stat
 import tarfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 from dockyard.errors import BuildError
 from dockyard.fs.safepath import resolve_in_root
@@ -34,7 +34,7 @@ _ZSTD = b"\x28\xb5\x2f\xfd"
 
 
 def compression_of(head: bytes) -> str:
-    """"gzip", "bzip2", "xz", "zstd" or "none", from the first bytes of a file."""
+    """ "gzip", "bzip2", "xz", "zstd" or "none", from the first bytes of a file."""
     if head.startswith(_GZIP):
         return "gzip"
     if head.startswith(_BZIP2):
@@ -47,20 +47,20 @@ def compression_of(head: bytes) -> str:
 
 
 @contextlib.contextmanager
-def open_decompressed(path: str) -> Iterator[IO[bytes] | None]:
+def open_decompressed(path: str) -> Iterator[BinaryIO | None]:
     """The decompressed content of ``path`` (None for a compression we cannot read)."""
     with open(path, "rb") as raw:
         kind = compression_of(raw.read(6))
         raw.seek(0)
         if kind == "gzip":
             with gzip.GzipFile(fileobj=raw) as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         elif kind == "bzip2":
             with bz2.BZ2File(raw) as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         elif kind == "xz":
             with lzma.LZMAFile(raw) as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         elif kind == "zstd":
             yield None
         else:
@@ -139,17 +139,13 @@ def extract_tar(
     """
     directories: list[tuple[str, int]] = []
     try:
-        archive = tarfile.open(fileobj=stream, mode="r|*" if compressed else "r|")
-    except tarfile.TarError as error:
-        raise BuildError(f"cannot read archive {name}: {error}") from error
-    with archive:
-        try:
+        with tarfile.open(fileobj=stream, mode="r|*" if compressed else "r|") as archive:
             for member in archive:
                 entry = _extract_member(archive, member, dest, owner, name)
                 if entry is not None:
                     directories.append(entry)
-        except (tarfile.TarError, EOFError, lzma.LZMAError, OSError) as error:
-            raise BuildError(f"cannot extract archive {name}: {error}") from error
+    except (tarfile.TarError, EOFError, lzma.LZMAError, OSError) as error:
+        raise BuildError(f"cannot extract archive {name}: {error}") from error
     for path, mtime in reversed(directories):
         os.utime(path, (mtime, mtime), follow_symlinks=False)
 
@@ -208,7 +204,9 @@ def _extract_member(
         os.chmod(target, mode)
         os.utime(target, (mtime, mtime), follow_symlinks=False)
     else:
-        raise BuildError(f"archive {name}: unsupported entry {member.name!r} (type {member.type!r})")
+        raise BuildError(
+            f"archive {name}: unsupported entry {member.name!r} (type {member.type!r})"
+        )
     return None
 
 
@@ -224,9 +222,7 @@ def _make_parents(root: str, directory: str) -> None:
             os.mkdir(current, 0o755)
         except FileExistsError:
             if not os.path.isdir(current):
-                raise BuildError(
-                    f"cannot extract into {current}: not a directory"
-                ) from None
+                raise BuildError(f"cannot extract into {current}: not a directory") from None
             continue
         os.lchown(current, 0, 0)
         os.chmod(current, 0o755)

@@ -71,8 +71,7 @@ def parse_chmod(text: str) -> ModeChange:
 def _invalid(text: str) -> BuildError:
     return BuildError(
         f"invalid chmod parameter: {text!r}",
-        "use an octal mode between 0 and 07777 (--chmod=755) or a symbolic one "
-        "(--chmod=u+x,go-w)",
+        "use an octal mode between 0 and 07777 (--chmod=755) or a symbolic one (--chmod=u+x,go-w)",
     )
 
 

@@ -136,9 +136,7 @@ class ContentHasher:
         self._entries[rel] = digest
         return digest
 
-    def filtered_digest(
-        self, rel: str, include: Matcher | None, exclude: Matcher | None
-    ) -> bytes:
+    def filtered_digest(self, rel: str, include: Matcher | None, exclude: Matcher | None) -> bytes:
         """Digest of ``rel``'s subtree keeping only the non-directories (paths relative
         to ``rel``) that pass ``include`` and are not ``exclude``-d."""
         items = list(self.tree.walk(rel))

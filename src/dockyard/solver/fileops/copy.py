@@ -233,7 +233,9 @@ class _Copier:
             self._create_parents()
         mode = st.st_mode
         if stat.S_ISDIR(mode):
-            self._copy_directory(tree, source, components, target, st, target_st, overwrite, include)
+            self._copy_directory(
+                tree, source, components, target, st, target_st, overwrite, include
+            )
             return
         if not include:
             return

@@ -154,7 +154,8 @@ def _matcher(patterns: Sequence[str]) -> Matcher | None:
     from dockyard.dockerfile.ignore import IgnoreRules
 
     rules = IgnoreRules.from_patterns(patterns)
-    return rules.matches
+    matches: Matcher = rules.matches
+    return matches
 
 
 def prepare_copy(

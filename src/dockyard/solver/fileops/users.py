@@ -78,10 +78,7 @@ def resolve_chown(spec: str, root: Path | None) -> Owner:
     if not user_text:
         raise BuildError(f"invalid --chown={spec!r}: no user", "use --chown=USER[:GROUP]")
     uid = _parse_id(user_text)
-    if uid is not None:
-        owner = Owner(uid, uid)
-    else:
-        owner = lookup_user(root, user_text) or Owner(0, 0)
+    owner = Owner(uid, uid) if uid is not None else lookup_user(root, user_text) or Owner(0, 0)
     if group_text:
         gid = _parse_id(group_text)
         if gid is None:
