@@ -10,9 +10,6 @@ files whose (device, inode, size, mtime, ctime) changed.
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -38,15 +35,12 @@ def open_context(
             f"build context {str(context_dir)!r} is not a directory",
             "pass a directory (or '-' to read a tar context from stdin)",
         )
-    entries = list(_walk(root, dockerfile_path))
-    tree = SourceTree.from_entries(root, entries)
+    tree = _scan(root, dockerfile_path)
     if store_root is not None:
         cache = StatCache.for_directory(stat_cache_dir(store_root), root)
     else:
         cache = StatCache()
-    hasher = ContentHasher(tree, cache)
-    hasher.live_inodes = {(st.st_dev, st.st_ino) for _, st in entries if stat.S_ISREG(st.st_mode)}
-    return tree, hasher
+    return tree, ContentHasher(tree, cache)
 
 
 def context_checksum(tree: SourceTree, hasher: ContentHasher) -> str:
@@ -65,36 +59,15 @@ def _ignore_file(root: Path, dockerfile_path: Path | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def _walk(root: Path, dockerfile_path: Path | None) -> Iterator[tuple[str, os.stat_result]]:
+def _scan(root: Path, dockerfile_path: Path | None) -> SourceTree:
     if _ignore_file(root, dockerfile_path) is None:
-        yield from walk_directory(str(root))
-        return
+        return SourceTree.scan(root)
     from dockyard.dockerfile.ignore import load_ignore_rules, walk_context
 
     rules = load_ignore_rules(root, dockerfile_path)
-    for entry in walk_context(root, rules):
-        yield entry.path, entry.stat
-
-
-def walk_directory(root: str) -> Iterator[tuple[str, os.stat_result]]:
-    """Every entry below ``root`` (relative path, lstat), parents first, not following links."""
-    stack: list[tuple[str, str]] = [("", root)]
-    while stack:
-        rel, path = stack.pop()
-        try:
-            listing = os.scandir(path)
-        except OSError as error:
-            raise BuildError(
-                f"cannot read the build context: {path}: {error.strerror}",
-                "make the context readable or exclude it in .dockerignore",
-            ) from error
-        with listing:
-            for entry in listing:
-                child = f"{rel}/{entry.name}" if rel else entry.name
-                st = entry.stat(follow_symlinks=False)
-                yield child, st
-                if stat.S_ISDIR(st.st_mode):
-                    stack.append((child, entry.path))
+    return SourceTree.from_entries(
+        root, ((entry.path, entry.stat) for entry in walk_context(root, rules))
+    )
 
 
 def is_tar_stream(head: bytes) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from dockyard.errors import BuildError
@@ -38,6 +38,12 @@ def _hash_file(path: str) -> bytes:
         os.close(fd)
 
 
+def _skipped(inner: str, include: Matcher | None, exclude: Matcher | None) -> bool:
+    if include is not None and not include(inner):
+        return True
+    return exclude is not None and exclude(inner)
+
+
 class ContentHasher:
     """Digests of entries of one :class:`SourceTree` (memoised per hasher)."""
 
@@ -47,30 +53,120 @@ class ContentHasher:
         self._files: dict[str, bytes] = {}
         self._entries: dict[str, bytes] = {}
         self.bytes_read = 0
-        # (device, inode) of every file in the tree, when known: stale cache entries go.
-        self.live_inodes: set[tuple[int, int]] | None = None
 
     def save(self) -> None:
-        """Persist the stat cache (once the build's cache keys are computed)."""
-        if self.live_inodes is not None:
-            self.cache.retain(self.live_inodes)
+        """Persist the stat cache (once the build's cache keys are computed).
+
+        For a snapshot (the whole context is known) entries of files that are gone
+        are dropped at the same time.
+        """
+        if not self.cache.dirty:
+            return
+        if self.tree.snapshot:
+            live = {
+                (st.st_dev, st.st_ino) for _, st in self.tree.entries() if stat.S_ISREG(st.st_mode)
+            }
+            self.cache.retain(live)
         self.cache.save()
 
-    # -- files ---------------------------------------------------------------------
+    # -- entries -------------------------------------------------------------------
 
-    def prefetch(self, items: Iterable[tuple[str, os.stat_result]]) -> None:
-        """Make sure the content digests of these entries are known (reads the misses)."""
-        missing: list[tuple[str, os.stat_result]] = []
-        for rel, st in items:
-            if not stat.S_ISREG(st.st_mode) or rel in self._files:
+    def _header(self, rel: str, st: os.stat_result) -> bytes:
+        """Everything about one non-file entry: type, mode, owner, link target, device."""
+        mode = st.st_mode
+        uid, gid = self.tree.owner(st)
+        head = f"{stat.S_IFMT(mode):o} {stat.S_IMODE(mode):o} {uid}:{gid}"
+        if stat.S_ISLNK(mode):
+            return f"{head} ->{self.tree.readlink(rel)}".encode(errors="surrogateescape")
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return f"{head} {os.major(st.st_rdev)},{os.minor(st.st_rdev)}".encode()
+        return head.encode()
+
+    def entry_digest(self, rel: str) -> bytes:
+        """Digest of the entry at ``rel`` (a final symlink not followed) and all below it."""
+        known = self._entries.get(rel)
+        if known is None:
+            known = self._subtree_digest(rel, None, None)
+            self._entries[rel] = known
+        return known
+
+    def filtered_digest(self, rel: str, include: Matcher | None, exclude: Matcher | None) -> bytes:
+        """Digest of ``rel``'s subtree keeping only the non-directories (paths relative
+        to ``rel``) that pass ``include`` and are not ``exclude``-d."""
+        return self._subtree_digest(rel, include, exclude)
+
+    def _subtree_digest(self, rel: str, include: Matcher | None, exclude: Matcher | None) -> bytes:
+        """One flat pass: ``path NUL header NUL content-digest`` per entry, sorted, hashed.
+
+        This loop is the no-op rebuild's cost, so it avoids calls per entry: file
+        digests come straight from the memo or the stat cache's dict.
+        """
+        tree = self.tree
+        root_st = tree.lstat(rel)
+        if root_st is None:
+            raise BuildError(f"{rel or '/'}: not found")
+        files = self._files
+        cached = self.cache.entries
+        zero = tree.owners_zero
+        is_reg, is_dir = stat.S_ISREG, stat.S_ISDIR
+        lstat, children = tree.lstat, tree.children
+        filtered = include is not None or exclude is not None
+        parts: list[bytes] = []
+        missing: list[tuple[int, str, os.stat_result]] = []
+        hits = 0
+        prefix = len(rel) + 1 if rel else 0
+        stack: list[tuple[str, os.stat_result]] = [(rel, root_st)]
+        while stack:
+            path, st = stack.pop()
+            mode = st.st_mode
+            inner = path[prefix:] if path != rel else ""
+            if is_dir(mode):
+                # Directories always count: they may become the parents of kept entries.
+                parts.append(f"{inner}\0".encode(errors="surrogateescape"))
+                parts.append(self._header(path, st))
+                for name in reversed(children(path)):
+                    child = f"{path}/{name}" if path else name
+                    child_st = lstat(child)
+                    if child_st is not None:
+                        stack.append((child, child_st))
                 continue
-            cached = self.cache.get(st)
-            if cached is not None:
-                self._files[rel] = cached
+            if filtered and inner and _skipped(inner, include, exclude):
+                continue
+            if not is_reg(mode):
+                parts.append(f"{inner}\0".encode(errors="surrogateescape"))
+                parts.append(self._header(path, st))
+                continue
+            if zero:
+                parts.append(f"{inner}\0{mode}\0".encode(errors="surrogateescape"))
             else:
-                missing.append((rel, st))
-        if not missing:
-            return
+                text = f"{inner}\0{mode} {st.st_uid}:{st.st_gid}\0"
+                parts.append(text.encode(errors="surrogateescape"))
+            digest = files.get(path)
+            if digest is None:
+                value = cached.get((st.st_dev, st.st_ino))
+                if (
+                    value is not None
+                    and value[0] == st.st_size
+                    and value[1] == st.st_mtime_ns
+                    and value[2] == st.st_ctime_ns
+                ):
+                    digest = files[path] = value[3]
+                    hits += 1
+            if digest is None:
+                missing.append((len(parts), path, st))
+                parts.append(b"")
+            else:
+                parts.append(digest)
+        self.cache.hits += hits
+        self.cache.misses += len(missing)
+        if missing:
+            self._read([(path, st) for _, path, st in missing])
+            for index, path, _ in missing:
+                parts[index] = files[path]
+        return hashlib.sha256(b"\n".join(parts)).digest()
+
+    def _read(self, missing: list[tuple[str, os.stat_result]]) -> None:
+        """Hash files that are not in the stat cache (in parallel when it pays)."""
         started = now_ns()
         total = sum(st.st_size for _, st in missing)
         paths = [self.tree.disk_path(rel) for rel, _ in missing]
@@ -83,78 +179,3 @@ class ContentHasher:
             self._files[rel] = digest
             self.cache.put(st, digest, started)
         self.bytes_read += total
-
-    def file_digest(self, rel: str, st: os.stat_result) -> bytes:
-        digest = self._files.get(rel)
-        if digest is None:
-            self.prefetch([(rel, st)])
-            digest = self._files[rel]
-        return digest
-
-    # -- entries -------------------------------------------------------------------
-
-    def header(self, rel: str, st: os.stat_result) -> bytes:
-        """Everything about one entry except children: type, mode, owner, link, content."""
-        mode = st.st_mode
-        uid, gid = self.tree.owner(st)
-        head = f"{stat.S_IFMT(mode):o} {stat.S_IMODE(mode):o} {uid}:{gid}"
-        if stat.S_ISREG(mode):
-            return head.encode() + b" " + self.file_digest(rel, st)
-        if stat.S_ISLNK(mode):
-            return f"{head} ->{self.tree.readlink(rel)}".encode(errors="surrogateescape")
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            return f"{head} {os.major(st.st_rdev)},{os.minor(st.st_rdev)}".encode()
-        return head.encode()
-
-    def entry_digest(self, rel: str) -> bytes:
-        """Digest of the entry at ``rel`` (not following a final symlink), whole subtree."""
-        known = self._entries.get(rel)
-        if known is not None:
-            return known
-        st = self.tree.lstat(rel)
-        if st is None:
-            raise BuildError(f"{rel or '/'}: not found")
-        if stat.S_ISDIR(st.st_mode):
-            self.prefetch(self.tree.walk(rel))
-        digest = self._digest(rel, st)
-        return digest
-
-    def _digest(self, rel: str, st: os.stat_result) -> bytes:
-        known = self._entries.get(rel)
-        if known is not None:
-            return known
-        hasher = hashlib.sha256(self.header(rel, st))
-        if stat.S_ISDIR(st.st_mode):
-            for name in self.tree.children(rel):
-                child = join(rel, name)
-                child_st = self.tree.lstat(child)
-                if child_st is None:
-                    continue
-                hasher.update(b"\0" + name.encode(errors="surrogateescape") + b"\0")
-                hasher.update(self._digest(child, child_st))
-        digest = hasher.digest()
-        self._entries[rel] = digest
-        return digest
-
-    def filtered_digest(self, rel: str, include: Matcher | None, exclude: Matcher | None) -> bytes:
-        """Digest of ``rel``'s subtree keeping only the non-directories (paths relative
-        to ``rel``) that pass ``include`` and are not ``exclude``-d."""
-        items = list(self.tree.walk(rel))
-        prefix = len(rel) + 1 if rel else 0
-        kept: list[tuple[str, os.stat_result]] = []
-        for path, st in items:
-            inner = path[prefix:] if path != rel else ""
-            # Directories always count: they may become the parents of kept entries.
-            if inner and not stat.S_ISDIR(st.st_mode):
-                if include is not None and not include(inner):
-                    continue
-                if exclude is not None and exclude(inner):
-                    continue
-            kept.append((path, st))
-        self.prefetch(kept)
-        hasher = hashlib.sha256()
-        for path, st in kept:
-            inner = path[prefix:] if path != rel else ""
-            hasher.update(inner.encode(errors="surrogateescape") + b"\0")
-            hasher.update(self.header(path, st) + b"\n")
-        return hasher.digest()

@@ -30,9 +30,9 @@ class StatCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self._entries: dict[_Key, _Value] = {}
+        self.entries: dict[_Key, _Value] = {}
         self._racy: set[_Key] = set()
-        self._dirty = False
+        self.dirty = False
         self.hits = 0
         self.misses = 0
         if path is not None:
@@ -54,14 +54,14 @@ class StatCache:
         except (EOFError, ValueError, TypeError):
             return
         if magic == _MAGIC and isinstance(entries, dict):
-            self._entries = entries
+            self.entries = entries
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def get(self, st: os.stat_result) -> bytes | None:
         """The cached sha256 (32 bytes) of the file with this stat, if still valid."""
-        value = self._entries.get((st.st_dev, st.st_ino))
+        value = self.entries.get((st.st_dev, st.st_ino))
         if (
             value is not None
             and value[0] == st.st_size
@@ -76,26 +76,26 @@ class StatCache:
     def put(self, st: os.stat_result, digest: bytes, read_started_ns: int) -> None:
         """Remember ``digest`` for a file whose content was read after ``read_started_ns``."""
         key = (st.st_dev, st.st_ino)
-        self._entries[key] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
+        self.entries[key] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
         if max(st.st_mtime_ns, st.st_ctime_ns) >= read_started_ns - RACY_NS:
             self._racy.add(key)
         else:
             self._racy.discard(key)
-        self._dirty = True
+        self.dirty = True
 
     def retain(self, live: set[_Key]) -> None:
         """Forget files that are no longer in the directory (``live`` = its inodes)."""
-        stale = [key for key in self._entries if key not in live]
+        stale = [key for key in self.entries if key not in live]
         for key in stale:
-            del self._entries[key]
+            del self.entries[key]
         if stale:
-            self._dirty = True
+            self.dirty = True
 
     def save(self) -> None:
         """Write the cache atomically if it changed (racy entries left out)."""
-        if self.path is None or not self._dirty:
+        if self.path is None or not self.dirty:
             return
-        entries = {k: v for k, v in self._entries.items() if k not in self._racy}
+        entries = {k: v for k, v in self.entries.items() if k not in self._racy}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".statcache-")
         try:
@@ -106,7 +106,7 @@ class StatCache:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             return
-        self._dirty = False
+        self.dirty = False
 
 
 def now_ns() -> int:

@@ -78,6 +78,43 @@ class SourceTree:
             names.sort()
         return tree
 
+    @classmethod
+    def scan(cls, root: str | os.PathLike[str]) -> SourceTree:
+        """A snapshot of everything below ``root`` (no ignore rules), in one pass."""
+        tree = cls(root, snapshot=True, owners_zero=True)
+        stats = tree._stats
+        children = tree._children
+        stats[""] = os.lstat(tree.root)
+        pending: list[tuple[str, str]] = [("", tree.root)]
+        while pending:
+            rel, path = pending.pop()
+            names: list[str] = []
+            try:
+                listing = os.scandir(path)
+            except OSError as error:
+                raise BuildError(
+                    f"cannot read the build context: {path}: {error.strerror}",
+                    "make it readable or exclude it in .dockerignore",
+                ) from error
+            with listing:
+                for entry in listing:
+                    name = entry.name
+                    names.append(name)
+                    child = f"{rel}/{name}" if rel else name
+                    st = entry.stat(follow_symlinks=False)
+                    stats[child] = st
+                    if stat.S_ISDIR(st.st_mode):
+                        pending.append((child, entry.path))
+            names.sort()
+            children[rel] = names
+        return tree
+
+    def entries(self) -> Iterator[tuple[str, os.stat_result]]:
+        """Every known (path, lstat) of a snapshot."""
+        for rel, st in self._stats.items():
+            if st is not None and rel:
+                yield rel, st
+
     def _add(self, rel: str, st: os.stat_result) -> None:
         if rel in self._stats:
             return
