@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dockyard.errors import BuildError
 from dockyard.solver.fileops.statcache import StatCache, now_ns
-from dockyard.solver.fileops.tree import SourceTree, join
+from dockyard.solver.fileops.tree import SourceTree
 
 HASH_WORKERS = 4
 _PARALLEL_BYTES = 1 << 20
