@@ -284,6 +284,22 @@ def docker_image(tarball: Path, name: str, changes: Sequence[str] = ()) -> str:
     return name
 
 
+NODE_STANDIN = "node:21"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CA_BUNDLE_IN_IMAGE = "/etc/ssl/certs/ca-certificates.crt"
+# The config a Debian stand-in gets on import: PATH as in Docker's images, and node
+# told about the bundle that holds the intercepting proxy's CA.
+DEBIAN_CHANGES = (f"ENV PATH={DEFAULT_PATH}", f"ENV NODE_EXTRA_CA_CERTS={CA_BUNDLE_IN_IMAGE}")
+
+
+def node_standin_docker_image(name: str = NODE_STANDIN) -> str:
+    """Debian + nodejs + npm imported into dockerd as ``node:21`` (the seed example's base).
+
+    BuildKit resolves ``FROM node:21`` to this local image without a registry.
+    """
+    return docker_image(debian_rootfs(include=("nodejs", "npm")), name, DEBIAN_CHANGES)
+
+
 # -- fixtures ---------------------------------------------------------------------------
 
 
@@ -311,19 +327,28 @@ def node_debian_tarball() -> Path:
     return debian_rootfs(include=("nodejs", "npm"))
 
 
+@pytest.fixture(scope="session")
+def node_docker_image() -> str:
+    """``node:21`` in dockerd: the Debian nodejs+npm stand-in; returns the name."""
+    return node_standin_docker_image()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build (or find cached) test base images.")
     parser.add_argument("kind", choices=["busybox", "debian"])
     parser.add_argument("--suite", default="bookworm")
     parser.add_argument("--include", default="", help="comma-separated extra packages")
     parser.add_argument("--docker", metavar="NAME", help="also docker import it as NAME")
+    parser.add_argument(
+        "--change", action="append", default=[], help="with --docker: docker import --change"
+    )
     args = parser.parse_args(argv)
     if args.kind == "busybox":
         path = busybox_rootfs()
     else:
         path = debian_rootfs(args.suite, [p for p in args.include.split(",") if p])
     if args.docker:
-        docker_image(path, args.docker)
+        docker_image(path, args.docker, args.change)
     print(path)
     return 0
 

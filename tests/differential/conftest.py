@@ -13,6 +13,7 @@ from images import (  # noqa: F401 (fixtures)
     busybox_tarball,
     debian_tarball,
     node_debian_tarball,
+    node_docker_image,
 )
 
 from .harness import DockyardStore

@@ -103,3 +103,17 @@ def test_node_debian_rootfs_has_node_and_npm(node_debian_tarball: Path) -> None:
     assert "./usr/bin/npm" in names
     assert "Package: npm\n" in status
     assert images.debian_rootfs(include=("npm", "nodejs")) == node_debian_tarball  # cached
+
+
+@pytest.mark.slow
+@pytest.mark.interop
+def test_node_standin_runs_node_and_trusts_the_host_cas(node_docker_image: str) -> None:
+    script = "node --version && npm --version && echo $NODE_EXTRA_CA_CERTS && echo $PATH"
+    output = subprocess.run(
+        [images.DOCKER, "run", "--rm", "--network", "none", node_docker_image, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert output[0].startswith("v") and output[1][0].isdigit()
+    assert output[2:] == [images.CA_BUNDLE_IN_IMAGE, images.DEFAULT_PATH]
