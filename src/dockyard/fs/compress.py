@@ -56,13 +56,14 @@ class LayerBlob:
 
 
 class _HashingWriter:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, *, hashing: bool = True) -> None:
         self._out = out
-        self.hasher = hashlib.sha256()
+        self.hasher = hashlib.sha256() if hashing else None
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.hasher.update(data)
+        if self.hasher is not None:
+            self.hasher.update(data)
         self._out.write(data)
         length = memoryview(data).nbytes
         self.size += length
@@ -83,16 +84,19 @@ def _deflate_block(block: bytes, dictionary: bytes, level: int) -> tuple[bytes, 
 class LayerSink:
     """Takes the uncompressed tar stream; writes the compressed blob to ``out``.
 
-    Write whole chunks with :meth:`write`, then call :meth:`close` for the result.
-    ``buffer()`` exposes the free part of the current chunk so file data can be
-    read straight into it (:meth:`commit` then accounts for the bytes).
+    Write with :meth:`write`, or read file data straight into :meth:`buffer` and
+    account for it with :meth:`commit`; then :meth:`close` gives the result. Full
+    1 MiB chunks go to worker threads: two deflate chunks (gzip), one hashes the
+    uncompressed stream and writes the output in order, so reading files, hashing
+    and compressing overlap. At most a few chunks are in flight: memory stays flat.
     """
 
     def __init__(self, out: BinaryIO, compression: Compression = "gzip") -> None:
         if compression not in MEDIA_TYPES:
             raise ValueError(f"unknown compression {compression!r}")
         self.compression = compression
-        self._out = _HashingWriter(out)
+        # Without compression the blob is the tar: its digest is the diff_id.
+        self._out = _HashingWriter(out, hashing=compression != "none")
         self._diff = hashlib.sha256()
         self._chunk = bytearray(CHUNK)
         self._view = memoryview(self._chunk)
@@ -100,11 +104,14 @@ class LayerSink:
         self._total = 0
         self._previous = b""
         self._crc = 0
-        self._pending: deque[tuple[Future[tuple[bytes, int]], int]] = deque()
-        self._pool: ThreadPoolExecutor | None = None
+        self._tasks: deque[Future[None]] = deque()
+        self._ordered: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="dockyard-layer"
+        )
+        self._deflaters: ThreadPoolExecutor | None = None
         self._zstd: _ZstdWriter | None = None
         if compression == "gzip":
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dockyard-gzip")
+            self._deflaters = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dockyard-gzip")
             self._out.write(_GZIP_HEADER)
         elif compression == "zstd":
             self._zstd = _ZstdWriter(self._out)
@@ -128,34 +135,38 @@ class LayerSink:
             self.commit(take)
 
     def _emit(self) -> None:
-        block = bytes(self._view[: self._fill]) if self._fill < CHUNK else bytes(self._chunk)
+        block = bytes(self._view[: self._fill])
         self._fill = 0
         self._total += len(block)
-        self._diff.update(block)
-        if self._pool is not None:
-            future = self._pool.submit(_deflate_block, block, self._previous[-_WINDOW:], GZIP_LEVEL)
+        deflated: Future[tuple[bytes, int]] | None = None
+        if self._deflaters is not None:
+            dictionary = self._previous[-_WINDOW:]
+            deflated = self._deflaters.submit(_deflate_block, block, dictionary, GZIP_LEVEL)
             self._previous = block
-            self._pending.append((future, len(block)))
-            while len(self._pending) > _IN_FLIGHT:
-                self._drain_one()
+        assert self._ordered is not None
+        self._tasks.append(self._ordered.submit(self._finish_block, block, deflated))
+        while len(self._tasks) > _IN_FLIGHT:
+            self._tasks.popleft().result()
+
+    def _finish_block(self, block: bytes, deflated: Future[tuple[bytes, int]] | None) -> None:
+        """On the ordered thread: hash the tar bytes, write the output, in stream order."""
+        self._diff.update(block)
+        if deflated is not None:
+            compressed, crc = deflated.result()
+            self._crc = isal_zlib.crc32_combine(self._crc, crc, len(block))
+            self._out.write(compressed)
         elif self._zstd is not None:
             self._zstd.write(block)
         else:
             self._out.write(block)
 
-    def _drain_one(self) -> None:
-        future, length = self._pending.popleft()
-        compressed, crc = future.result()
-        self._crc = isal_zlib.crc32_combine(self._crc, crc, length)
-        self._out.write(compressed)
-
     def close(self) -> LayerBlob:
         try:
             if self._fill:
                 self._emit()
-            if self._pool is not None:
-                while self._pending:
-                    self._drain_one()
+            while self._tasks:
+                self._tasks.popleft().result()
+            if self._deflaters is not None:
                 self._out.write(isal_zlib.compress(b"", wbits=-15))
                 self._out.write(struct.pack("<II", self._crc, self._total & 0xFFFFFFFF))
             elif self._zstd is not None:
@@ -163,21 +174,23 @@ class LayerSink:
         finally:
             self.abort()
         diff_id = Digest.from_hasher(self._diff)
+        hasher = self._out.hasher
         return LayerBlob(
             diff_id=diff_id,
-            digest=Digest.from_hasher(self._out.hasher),
+            digest=diff_id if hasher is None else Digest.from_hasher(hasher),
             size=self._out.size,
             media_type=MEDIA_TYPES[self.compression],
         )
 
     def abort(self) -> None:
-        """Stop the worker threads (after an error)."""
-        if self._pool is not None:
-            for future, _ in self._pending:
-                future.cancel()
-            self._pending.clear()
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Stop the worker threads (also after an error: pending work is dropped)."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        for pool in (self._deflaters, self._ordered):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._deflaters = self._ordered = None
 
 
 class _ZstdWriter:

@@ -191,37 +191,66 @@ def _parse_pax(data: bytes) -> dict[bytes, bytes]:
     return records
 
 
+_READ_SIZE = 1 << 20
+_ZERO_BLOCK = b"\0" * BLOCK
+_HEADER_ONLY = (HARDLINK, SYMLINK, CHARDEV, BLOCKDEV, DIRECTORY, FIFO)
+
+
+def _octal_field(raw: bytes, what: str) -> int:
+    """A NUL/space-terminated octal field (or GNU base-256)."""
+    end = raw.find(b"\0")
+    text = (raw if end < 0 else raw[:end]).strip(b" ")
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        return _number(raw, what)
+
+
 class TarReader:
     """Reads members one by one from an uncompressed tar stream.
 
-    After :meth:`next` returns a member, its data must be consumed with
-    :meth:`read_data` / :meth:`skip_data` before calling :meth:`next` again.
+    The stream is read in 1 MiB chunks; headers are cut from that buffer and file
+    data is handed out as views of it (no copy). After :meth:`next` returns a
+    member, consume its data with :meth:`read_data` (or let the next :meth:`next`
+    skip it).
     """
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        self._buffer = b""
+        self._position = 0
         self._remaining = 0  # data bytes of the current member not yet read
         self._pad = 0
 
-    def _read_exact(self, size: int) -> bytes:
-        data = self._stream.read(size)
-        if len(data) == size:
-            return data
-        parts = [data]
-        got = len(data)
-        while got < size:
-            chunk = self._stream.read(size - got)
+    def _available(self, wanted: int) -> int:
+        """Make up to ``wanted`` bytes available at the read position; returns how many."""
+        have = len(self._buffer) - self._position
+        if have >= wanted:
+            return have
+        parts = [self._buffer[self._position :]] if have else []
+        while have < wanted:
+            chunk = self._stream.read(max(_READ_SIZE, wanted - have))
             if not chunk:
-                raise UnpackError("unexpected end of layer tar stream", "the layer is truncated")
+                break
             parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
+            have += len(chunk)
+        self._buffer = b"".join(parts)  # one part: the same object, no copy
+        self._position = 0
+        return have
+
+    def _take(self, size: int) -> bytes:
+        if self._available(size) < size:
+            raise UnpackError("unexpected end of layer tar stream", "the layer is truncated")
+        start = self._position
+        self._position += size
+        return self._buffer[start : self._position]
 
     def _special_data(self, size: int) -> bytes:
         if size > 1 << 24:
             raise UnpackError("tar extended header larger than 16 MiB")
-        data = self._read_exact(size + (-size % BLOCK))
-        return data[:size]
+        return self._take(size + (-size % BLOCK))[:size]
 
     def next(self) -> Member | None:
         """The next member, or None at the end of the archive."""
@@ -230,94 +259,105 @@ class TarReader:
         long_name: bytes | None = None
         long_link: bytes | None = None
         while True:
-            block = self._stream.read(BLOCK)
-            if len(block) < BLOCK:
-                if not block:
-                    return None  # no end-of-archive marker: accepted, like GNU tar
-                block += self._read_exact(BLOCK - len(block))
-            if block == b"\0" * BLOCK:
+            have = self._available(BLOCK)
+            if have == 0:
+                return None  # no end-of-archive marker: accepted, like GNU tar
+            block = self._take(BLOCK)
+            if block == _ZERO_BLOCK:
                 return None
-            stored = _number(block[148:156], "checksum")
-            computed = sum(block[:148]) + 256 + sum(block[156:])
-            if stored != computed:
+            stored = _octal_field(block[148:156], "checksum")
+            if stored != sum(block) - sum(block[148:156]) + 256:
                 raise UnpackError("malformed layer: tar header checksum mismatch")
             typeflag = block[156:157]
-            size = _number(block[124:136], "size")
-            if typeflag in (_PAX_LOCAL, _PAX_GLOBAL):
-                records = _parse_pax(self._special_data(size))
-                if typeflag == _PAX_LOCAL:
-                    pax.update(records)
-                continue
-            if typeflag == _GNU_LONGNAME:
+            size = _octal_field(block[124:136], "size")
+            if typeflag == _PAX_LOCAL:
+                pax.update(_parse_pax(self._special_data(size)))
+            elif typeflag == _PAX_GLOBAL:
+                self._special_data(size)
+            elif typeflag == _GNU_LONGNAME:
                 long_name = self._special_data(size).rstrip(b"\0")
-                continue
-            if typeflag == _GNU_LONGLINK:
+            elif typeflag == _GNU_LONGLINK:
                 long_link = self._special_data(size).rstrip(b"\0")
-                continue
-            return self._member(block, typeflag, size, pax, long_name, long_link)
+            else:
+                return self._member(block, typeflag, size, pax, long_name, long_link)
 
     def _member(self, block: bytes, typeflag: bytes, size: int, pax: dict[bytes, bytes],
                 long_name: bytes | None, long_link: bytes | None) -> Member:  # fmt: skip
         name = block[0:100].split(b"\0", 1)[0]
-        if block[257:262] == b"ustar":
-            prefix = block[345:500].split(b"\0", 1)[0]
-            if prefix:
-                name = prefix + b"/" + name
-        linkname = block[157:257].split(b"\0", 1)[0]
-        name = pax.get(b"path", long_name if long_name is not None else name)
-        linkname = pax.get(b"linkpath", long_link if long_link is not None else linkname)
-        if b"size" in pax:
-            size = int(pax[b"size"])
+        if block[257:262] == b"ustar" and block[345] != 0:
+            name = block[345:500].split(b"\0", 1)[0] + b"/" + name
+        linkname = block[157:257].split(b"\0", 1)[0] if block[157] != 0 else b""
+        if long_name is not None:
+            name = long_name
+        if long_link is not None:
+            linkname = long_link
+        xattrs: dict[str, bytes] = {}
+        mtime: float = _octal_field(block[136:148], "mtime")
+        uid = _octal_field(block[108:116], "uid")
+        gid = _octal_field(block[116:124], "gid")
+        if pax:
+            name = pax.get(b"path", name)
+            linkname = pax.get(b"linkpath", linkname)
+            size = int(pax[b"size"]) if b"size" in pax else size
+            uid = int(pax[b"uid"]) if b"uid" in pax else uid
+            gid = int(pax[b"gid"]) if b"gid" in pax else gid
+            mtime = float(pax[b"mtime"]) if b"mtime" in pax else mtime
+            if b"GNU.sparse.major" in pax or b"GNU.sparse.size" in pax:
+                typeflag = b"S"
+            prefix = XATTR_PREFIX.encode()
+            for key, value in pax.items():
+                if key.startswith(prefix):
+                    xattrs[_text(key[len(prefix) :])] = value
         if typeflag in (b"\0", _CONTIGUOUS):
             typeflag = DIRECTORY if name.endswith(b"/") else REGULAR
-        if typeflag == b"S" or b"GNU.sparse.major" in pax or b"GNU.sparse.size" in pax:
+        if typeflag == b"S":
             raise UnpackError(
                 f"unsupported sparse file in layer: {_text(name)!r}",
                 "re-create the layer without --sparse",
             )
-        xattrs = {
-            _text(key[len(XATTR_PREFIX) :]): value
-            for key, value in pax.items()
-            if key.startswith(XATTR_PREFIX.encode())
-        }
-        mtime: float = _number(block[136:148], "mtime")
-        if b"mtime" in pax:
-            mtime = float(pax[b"mtime"])
+        device = typeflag in (CHARDEV, BLOCKDEV)
         member = Member(
             name=_text(name),
             typeflag=typeflag,
-            mode=_number(block[100:108], "mode") & 0o7777,
-            uid=int(pax[b"uid"]) if b"uid" in pax else _number(block[108:116], "uid"),
-            gid=int(pax[b"gid"]) if b"gid" in pax else _number(block[116:124], "gid"),
+            mode=_octal_field(block[100:108], "mode") & 0o7777,
+            uid=uid,
+            gid=gid,
             size=size if typeflag == REGULAR else 0,
             mtime=mtime,
             linkname=_text(linkname),
-            devmajor=_number(block[329:337], "devmajor"),
-            devminor=_number(block[337:345], "devminor"),
+            devmajor=_octal_field(block[329:337], "devmajor") if device else 0,
+            devminor=_octal_field(block[337:345], "devminor") if device else 0,
             xattrs=xattrs,
         )
         # Like Go's reader: links, devices, directories and fifos never carry data.
-        header_only = typeflag in (HARDLINK, SYMLINK, CHARDEV, BLOCKDEV, DIRECTORY, FIFO)
-        self._remaining = 0 if header_only else size
+        self._remaining = 0 if typeflag in _HEADER_ONLY else size
         self._pad = -self._remaining % BLOCK
         return member
 
-    def read_data(self, size: int) -> bytes:
-        """Up to ``size`` bytes of the current member's data (b"" at its end)."""
+    def read_data(self, size: int = _READ_SIZE) -> memoryview:
+        """Up to ``size`` bytes of the current member's data (empty at its end).
+
+        The view is valid until the next call on this reader.
+        """
         if self._remaining <= 0:
-            return b""
-        data = self._stream.read(min(size, self._remaining))
-        if not data:
+            return memoryview(b"")
+        have = self._available(1)
+        if have == 0:
             raise UnpackError("unexpected end of layer tar stream", "the layer is truncated")
-        self._remaining -= len(data)
-        return data
+        take = min(size, self._remaining, have)
+        start = self._position
+        self._position += take
+        self._remaining -= take
+        return memoryview(self._buffer)[start : self._position]
 
     def skip_data(self) -> None:
         """Discard what is left of the current member's data and its padding."""
         left = self._remaining + self._pad
         self._remaining = self._pad = 0
         while left > 0:
-            chunk = self._stream.read(min(left, 1 << 20))
-            if not chunk:
+            have = self._available(1)
+            if have == 0:
                 raise UnpackError("unexpected end of layer tar stream", "the layer is truncated")
-            left -= len(chunk)
+            step = min(left, have)
+            self._position += step
+            left -= step

@@ -178,34 +178,44 @@ class _Unpacker:
         parent = self._parent("/".join(parts[:-1]), member.name)
         assert parent is not None
         relative = f"{parent}/{base}" if parent else base
-        path = os.path.join(self._root, relative)
-        if not self._make_room(path, member.typeflag == DIRECTORY):
-            self._metadata(path, member)  # an existing directory: new metadata
-        elif member.typeflag == DIRECTORY:
-            os.mkdir(path, 0o700)
+        path = f"{self._root}/{relative}"
+        if member.typeflag == DIRECTORY:
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                if self._make_room(path, for_directory=True):
+                    os.mkdir(path, 0o700)
             self._metadata(path, member)
-        elif member.typeflag == REGULAR:
+            self._dir_times.append((path, _ns(member.mtime)))
+        else:
+            # Create first (O_EXCL semantics everywhere): a fresh root never needs a
+            # lookup; whatever is in the way (a link included) is removed, not followed.
+            try:
+                self._create(path, member, reader)
+            except FileExistsError:
+                self._make_room(path, for_directory=False)
+                self._create(path, member, reader)
+        self._written.add(relative)
+
+    def _create(self, path: str, member: Member, reader: TarReader) -> None:
+        typeflag = member.typeflag
+        if typeflag == REGULAR:
             self._regular(path, member, reader)
-        elif member.typeflag == SYMLINK:
+        elif typeflag == SYMLINK:
             os.symlink(member.linkname, path)
             self._parents.clear()
             self._metadata(path, member)
-        elif member.typeflag == HARDLINK:
+        elif typeflag == HARDLINK:
             os.link(self._link_source(member), path, follow_symlinks=False)
-        elif member.typeflag in (CHARDEV, BLOCKDEV):
-            kind = stat.S_IFCHR if member.typeflag == CHARDEV else stat.S_IFBLK
+        elif typeflag in (CHARDEV, BLOCKDEV):
+            kind = stat.S_IFCHR if typeflag == CHARDEV else stat.S_IFBLK
             os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
             self._metadata(path, member)
-        elif member.typeflag == FIFO:
+        elif typeflag == FIFO:
             os.mkfifo(path, 0o600)
             self._metadata(path, member)
         else:
-            raise UnpackError(
-                f"unsupported entry type {member.typeflag!r} in layer: {member.name!r}"
-            )
-        if member.typeflag == DIRECTORY:
-            self._dir_times.append((path, _ns(member.mtime)))
-        self._written.add(relative)
+            raise UnpackError(f"unsupported entry type {typeflag!r} in layer: {member.name!r}")
 
     def _parent(self, parent: str, name: str, create: bool = True) -> str | None:
         """The resolved (symlink-free) parent directory, created when missing."""
@@ -228,7 +238,7 @@ class _Unpacker:
         self._parents[parent] = resolved
         return resolved
 
-    def _make_room(self, path: str, for_directory: bool) -> bool:
+    def _make_room(self, path: str, *, for_directory: bool) -> bool:
         """Remove what is at ``path``; False when it is a directory that stays."""
         try:
             existing = os.lstat(path).st_mode
