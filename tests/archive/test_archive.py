@@ -208,3 +208,28 @@ def test_cli_save_refuses_a_terminal_and_load_reports_names(
     assert result.stdout.decode() == f"Loaded image: {busybox_image}\n"
     bad = dockyard("load", "-i", str(tmp_path / "missing.tar"), root=other, check=False)
     assert bad.returncode == 1 and b"error: cannot open" in bad.stderr
+
+
+def test_ensure_unpacked_gives_an_overlay_lowerdir_once(store: Store, busybox_dir: Path) -> None:
+    import os
+    import stat
+
+    from dockyard.archive.layers import ensure_unpacked
+
+    base = import_image(store, busybox_dir, ["dyst/base"])
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.addfile(tarfile.TarInfo("etc/.wh.greeting"))
+    layer_tar = buffer.getvalue()
+    with store.layer_writer("application/vnd.oci.image.layer.v1.tar") as writer:
+        writer.stream.write(layer_tar)
+        layer = writer.commit(Digest.of_bytes(layer_tar))
+    lower = ensure_unpacked(store, layer.diff_id)
+    whiteout = os.lstat(lower / "etc" / "greeting")
+    assert stat.S_ISCHR(whiteout.st_mode) and whiteout.st_rdev == 0
+    assert ensure_unpacked(store, layer.diff_id) == lower
+    base_lower = ensure_unpacked(store, base.diff_ids[0])
+    assert (base_lower / "bin" / "busybox").read_bytes() == (
+        busybox_dir / "bin/busybox"
+    ).read_bytes()
+    assert store.check().clean

@@ -10,15 +10,20 @@ from dockyard.errors import StoreError
 from dockyard.store import Store
 
 
-def _overlay_unpack(stream: BinaryIO, target: Path) -> None:
-    from dockyard.fs import unpack_layer
-
-    unpack_layer(stream, target, mode="overlay")
-
-
 def ensure_unpacked(store: Store, diff_id: Digest) -> Path:
     """The layer's directory in overlay-lowerdir form, unpacked once per diff_id."""
-    return store.ensure_unpacked(diff_id, _overlay_unpack)
+
+    def unpack(stream: BinaryIO, target: Path) -> None:
+        from dockyard.fs import unpack_layer
+
+        result = unpack_layer(stream, target, mode="overlay")
+        if result.diff_id != diff_id:
+            raise StoreError(
+                f"layer {diff_id} unpacked to content {result.diff_id}",
+                "run 'dockyard system check'",
+            )
+
+    return store.ensure_unpacked(diff_id, unpack)
 
 
 def flatten(store: Store, diff_ids: list[Digest] | tuple[Digest, ...], target: Path) -> None:
