@@ -4,6 +4,7 @@ regexp, which ignore file wins, and the context walk (pruning and re-inclusion).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -129,13 +130,13 @@ def test_walk_prunes_an_excluded_directory_without_reading_it(
     context: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read: list[str] = []
-    real_listdir = os.listdir
+    real_scandir = os.scandir
 
-    def listdir_spy(path: str) -> list[str]:
+    def scandir_spy(path: str) -> Iterator[os.DirEntry[str]]:
         read.append(os.path.relpath(path, context))
-        return real_listdir(path)
+        return real_scandir(path)
 
-    monkeypatch.setattr(os, "listdir", listdir_spy)
+    monkeypatch.setattr(os, "scandir", scandir_spy)
     paths = _walked(context, "node_modules\napp/__pycache__\n")
     assert "node_modules" not in paths and "app/__pycache__" not in paths
     assert sorted(read) == [".", "app", "build", "docs", "empty"]

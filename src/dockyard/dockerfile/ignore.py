@@ -300,11 +300,16 @@ class ContextEntry:
         return stat.S_ISDIR(self.stat.st_mode)
 
 
+_NO_HITS: tuple[bool, ...] = ()
+
+
 @dataclass
 class _OpenDir:
+    """A directory the walk is inside of."""
+
     path: str
     stat: os.stat_result
-    results: tuple[bool, ...]
+    hits: tuple[bool, ...]  # per pattern: matches this directory or a parent of it
     emitted: bool
 
 
@@ -318,38 +323,51 @@ def walk_context(context_dir: Path, rules: IgnoreRules | None = None) -> Iterato
     kept, so that the kept entry has a parent.
     """
     rules = rules or IgnoreRules()
-    root = os.fspath(context_dir)
-    yield from _walk(root, "", rules, [])
-
-
-def _walk(
-    root: str, relative: str, rules: IgnoreRules, parents: list[_OpenDir]
-) -> Iterator[ContextEntry]:
-    directory = os.path.join(root, relative) if relative else root
-    try:
-        names = sorted(os.listdir(directory), key=os.fsencode)
-    except OSError as error:
-        raise IgnoreFileError(
-            f"cannot read build context directory {directory}: {error.strerror}",
-            "check that it exists and is readable, or exclude it in .dockerignore",
-        ) from None
-    parent_results = parents[-1].results if parents else None
-    for name in names:
-        path = f"{relative}/{name}" if relative else name
-        info = os.lstat(os.path.join(root, path))
-        is_dir = stat.S_ISDIR(info.st_mode)
-        if rules:
-            excluded, results = rules._match_in_walk(path, parent_results)
-        else:
-            excluded, results = False, ()
-        if excluded and is_dir and not rules._may_reinclude_inside(path):
+    # One open directory per level: (its iterator of entries, the chain of parents).
+    stack: list[tuple[Iterator[os.DirEntry[str]], list[_OpenDir]]] = [
+        (_sorted_entries(os.fspath(context_dir)), [])
+    ]
+    while stack:
+        entries, parents = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
             continue
+        relative = f"{parents[-1].path}/{entry.name}" if parents else entry.name
+        is_dir = entry.is_dir(follow_symlinks=False)
+        excluded, hits = False, _NO_HITS
+        if rules:
+            excluded, hits = rules._match_in_walk(relative, parents[-1].hits if parents else None)
+            if excluded and (not is_dir or not rules._may_reinclude_inside(relative)):
+                continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:  # removed while we walk
+            continue
+        except OSError as error:
+            raise _unreadable(entry.path, error) from None
         if not excluded:
             for parent in parents:
                 if not parent.emitted:
                     parent.emitted = True
                     yield ContextEntry(parent.path, parent.stat)
-            yield ContextEntry(path, info)
+            yield ContextEntry(relative, info)
         if is_dir:
-            opened = _OpenDir(path, info, results, emitted=not excluded)
-            yield from _walk(root, path, rules, [*parents, opened])
+            opened = _OpenDir(relative, info, hits, emitted=not excluded)
+            stack.append((_sorted_entries(entry.path), [*parents, opened]))
+
+
+def _sorted_entries(directory: str) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: os.fsencode(entry.name))
+    except OSError as error:
+        raise _unreadable(directory, error) from None
+    return iter(entries)
+
+
+def _unreadable(path: str, error: OSError) -> IgnoreFileError:
+    return IgnoreFileError(
+        f"cannot read {path} in the build context: {error.strerror}",
+        "make it readable, or exclude it in .dockerignore",
+    )
