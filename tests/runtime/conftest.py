@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +20,19 @@ def rootfs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private dockyard store root for one test."""
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private dockyard store root for one test; containers a failed test left
+    running are removed afterwards (so no supervisor outlives the test)."""
     store = tmp_path / "store"
     monkeypatch.setenv("DOCKYARD_ROOT", str(store))
-    return store
+    yield store
+    from dockyard.runtime.containers import list_containers, remove
+    from dockyard.runtime.executor import cleanup_stale
+
+    for record, _ in list_containers(include_all=True):
+        with contextlib.suppress(Exception):
+            remove(record, force=True, volumes_too=True)
+    cleanup_stale()
 
 
 @pytest.fixture

@@ -72,22 +72,49 @@ def compile_static(source: str, output: Path) -> Path:
     return output
 
 
-UDP_ECHO_C = r"""
+ECHO_SERVER_C = r"""
+/* echo-server tcp|udp PORT: echoes every connection (a process each) or datagram. */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 int main(int argc, char **argv) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int tcp = strcmp(argv[1], "tcp") == 0;
+    int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(atoi(argv[1]));
+    addr.sin_port = htons(atoi(argv[2]));
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) return 1;
-    char buffer[65536];
+    static char buffer[1 << 16];
+    if (!tcp) {
+        for (;;) {
+            struct sockaddr_in peer;
+            socklen_t length = sizeof peer;
+            ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr *)&peer, &length);
+            if (n >= 0) sendto(fd, buffer, n, 0, (struct sockaddr *)&peer, length);
+        }
+    }
+    signal(SIGCHLD, SIG_IGN);
+    listen(fd, 1024);
     for (;;) {
-        struct sockaddr_in peer;
-        socklen_t length = sizeof peer;
-        ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr *)&peer, &length);
-        if (n >= 0) sendto(fd, buffer, n, 0, (struct sockaddr *)&peer, length);
+        int client = accept(fd, NULL, NULL);
+        if (client < 0) continue;
+        if (fork() == 0) {
+            ssize_t n;
+            while ((n = read(client, buffer, sizeof buffer)) > 0) {
+                for (ssize_t done = 0; done < n;) {
+                    ssize_t written = write(client, buffer + done, n - done);
+                    if (written <= 0) _exit(1);
+                    done += written;
+                }
+            }
+            _exit(0);
+        }
+        close(client);
     }
 }
 """

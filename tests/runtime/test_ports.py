@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import UDP_ECHO_C, compile_static, store_image
+from .helpers import ECHO_SERVER_C, compile_static, store_image
 from .test_detached import wait_for
 from .test_run_cli import assert_clean, dockyard
 
@@ -64,11 +64,17 @@ def _echo_roundtrip(port: int, payload: bytes) -> bytes:
         return bytes(received)
 
 
-@pytest.mark.slow
-def test_tcp_proxy_under_load(busybox: str, root: Path) -> None:
+@pytest.fixture
+def echo_image(rootfs: Path, root: Path) -> str:
+    compile_static(ECHO_SERVER_C, rootfs / "bin" / "echo-server")
+    store_image(root, "echo", rootfs, env=("PATH=/bin",))
+    return "echo"
+
+
+def test_tcp_proxy_under_load(echo_image: str, root: Path) -> None:
     port = free_port()
     result = dockyard("run", "-d", "--name", "echo", "-p", f"127.0.0.1:{port}:7000",
-                      busybox, "nc", "-ll", "-p", "7000", "-e", "cat")  # fmt: skip
+                      echo_image, "echo-server", "tcp", "7000")  # fmt: skip
     assert result.returncode == 0, result.stderr
     wait_for(lambda: connectable(port))
     pid = supervisor_pid(root, "echo")
@@ -135,12 +141,10 @@ def test_publish_all_exposed_ports(rootfs: Path, root: Path) -> None:
     assert dockyard("rm", "-f", "all").returncode == 0
 
 
-def test_udp_echo(rootfs: Path, root: Path, tmp_path: Path) -> None:
-    compile_static(UDP_ECHO_C, rootfs / "bin" / "udp-echo")
-    store_image(root, "udp", rootfs, env=("PATH=/bin",))
+def test_udp_echo(echo_image: str, root: Path) -> None:
     port = free_port()
     result = dockyard("run", "-d", "--name", "u", "-p", f"127.0.0.1:{port}:9000/udp",
-                      "udp", "udp-echo", "9000")  # fmt: skip
+                      echo_image, "echo-server", "udp", "9000")  # fmt: skip
     assert result.returncode == 0, result.stderr
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
         client.settimeout(0.5)

@@ -178,9 +178,10 @@ def run_process(
     container.write_bundle(build_spec(process, options), owner)
     plumbing = StdioPlumbing(stdin, stdout, stderr)
     try:
-        container.create(stdin=plumbing.stdin, stdout=plumbing.stdout, stderr=plumbing.stderr)
+        container.create(
+            stdin=plumbing.stdin, stdout=plumbing.stdout, stderr=plumbing.stderr, start=True
+        )
         plumbing.started()
-        container.start()
         return container.wait()
     except BaseException:
         if container.pid is not None:

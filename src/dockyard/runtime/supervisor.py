@@ -199,6 +199,7 @@ class Supervisor:
                     stdout=self.plumbing.stdout,
                     stderr=self.plumbing.stderr,
                     console_socket=console.path if console else None,
+                    start=True,
                 )
                 if console is not None:
                     self._attach_terminal(console.master(), stdin, self.log.sink("stdout", stdout))
@@ -207,8 +208,8 @@ class Supervisor:
                     console.close()
             self.plumbing.started()
             if self.publisher is not None:
+                # Connections that arrive first wait in the listen backlog.
                 self.publisher.start(f"/proc/{pid}/ns/net")
-            self.container.start()
         except BaseException as error:
             code = error.exit_code if isinstance(error, ContainerStartError) else 125
             message = error.message if isinstance(error, DockyardError) else str(error)
