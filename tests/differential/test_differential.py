@@ -8,6 +8,7 @@ and compares the flattened images.
 
 from __future__ import annotations
 
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ from typing import Any
 import pytest
 
 from .compare import diff_descriptions, failed_checks, failed_config_checks
-from .harness import Case, DockyardStore, all_cases, build_with_docker, build_with_dockyard
+from .flatten import describe_archive
+from .harness import (
+    DOCKER,
+    Case,
+    DockyardStore,
+    all_cases,
+    build_with_docker,
+    build_with_dockyard,
+)
 
 pytestmark = [pytest.mark.differential, pytest.mark.interop, pytest.mark.slow]
 
@@ -80,3 +89,19 @@ def test_dockyard_matches_docker(
     assert not actual["failed"], f"dockyard build failed:\n{actual['output']}"
     differences = diff_descriptions(expected["image"], actual["image"], case.skip)
     assert not differences, f"{case.name}: images differ\n" + "\n".join(differences)
+
+
+@pytest.mark.xfail(strict=False, reason="dockyard import/save land with issue 3")
+def test_dockyard_import_matches_docker_import(
+    busybox_docker_image: str, dockyard_store: DockyardStore, tmp_path: Path
+) -> None:
+    """The base of every case: `dockyard import` + `save` equals `docker import` + `save`."""
+    docker_archive = tmp_path / "docker.tar"
+    subprocess.run([DOCKER, "save", "-o", str(docker_archive), busybox_docker_image], check=True)
+    dockyard_store.ensure_base()
+    dockyard_archive = tmp_path / "dockyard.tar"
+    dockyard_store.run("save", busybox_docker_image, "-o", str(dockyard_archive))
+    differences = diff_descriptions(
+        describe_archive(docker_archive), describe_archive(dockyard_archive)
+    )
+    assert not differences, "imported base images differ\n" + "\n".join(differences)
