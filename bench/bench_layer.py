@@ -130,9 +130,8 @@ def main() -> int:
 
         write(blob, "gzip")()
         write(plain, "none")()
-        print(
-            f"layer: {blob.stat().st_size / 1e6:.0f} MB gzip, {plain.stat().st_size / 1e6:.0f} MB tar"
-        )
+        sizes = blob.stat().st_size / 1e6, plain.stat().st_size / 1e6
+        print(f"layer: {sizes[0]:.0f} MB gzip, {sizes[1]:.0f} MB tar")
 
         def fresh_out() -> None:
             shutil.rmtree(out, ignore_errors=True)
