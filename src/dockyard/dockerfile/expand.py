@@ -10,7 +10,6 @@ processing, as BuildKit's ExpandRaw does.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -68,19 +67,32 @@ def _expand_contents(
     return tuple(expanded)
 
 
+def _with(instr: Instruction, **changes: object) -> Instruction:
+    """``instr`` with the fields that changed (most words have nothing to expand)."""
+    changed = {name: value for name, value in changes.items() if value != getattr(instr, name)}
+    if not changed:
+        return instr
+    # dataclasses.replace re-runs __init__ and costs several times more; the
+    # instructions have no __post_init__ and keep their fields in __dict__.
+    copy = object.__new__(type(instr))
+    copy.__dict__.update(instr.__dict__)
+    copy.__dict__.update(changed)
+    return copy
+
+
 def _optional(scope: Scope, word: str | None, loc: SourceLocation) -> str | None:
     return None if word is None else scope.expand_word(word, loc)
 
 
 def _expand_env(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, Env | Label)
-    return dataclasses.replace(instr, pairs=_expand_pairs(scope, instr.pairs, instr.location))
+    return _with(instr, pairs=_expand_pairs(scope, instr.pairs, instr.location))
 
 
 def _expand_arg(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, Arg)
     loc = instr.location
-    return dataclasses.replace(
+    return _with(
         instr,
         args=tuple(
             ArgDef(scope.expand_word(a.name, loc), _optional(scope, a.default, loc))
@@ -104,8 +116,10 @@ def _expand_copy(scope: Scope, instr: Instruction) -> Instruction:
         changes["from_"] = _optional(scope, instr.from_, loc)
     else:
         changes["checksum"] = _optional(scope, instr.checksum, loc)
-    expanded = dataclasses.replace(instr, **changes)  # type: ignore[arg-type]
-    _check_chmod(expanded.chmod, loc)
+    expanded = _with(instr, **changes)
+    assert isinstance(expanded, Copy | Add)
+    if expanded.chmod is not instr.chmod:
+        _check_chmod(expanded.chmod, loc)
     return expanded
 
 
@@ -128,42 +142,42 @@ def _expand_expose(scope: Scope, instr: Instruction) -> Instruction:
             ports += scope.context.lexer.expand_words(port, scope.env)
         except WordExpansionError as error:
             raise error.with_location(instr.location) from None
-    return dataclasses.replace(instr, ports=tuple(ports))
+    return _with(instr, ports=tuple(ports))
 
 
 def _expand_volume(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, Volume)
-    return dataclasses.replace(
-        instr, paths=tuple(scope.expand_word(p, instr.location) for p in instr.paths)
-    )
+    return _with(instr, paths=tuple(scope.expand_word(p, instr.location) for p in instr.paths))
 
 
 def _expand_user(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, User)
-    return dataclasses.replace(instr, user=scope.expand_word(instr.user, instr.location))
+    return _with(instr, user=scope.expand_word(instr.user, instr.location))
 
 
 def _expand_workdir(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, Workdir)
-    return dataclasses.replace(instr, path=scope.expand_word(instr.path, instr.location))
+    return _with(instr, path=scope.expand_word(instr.path, instr.location))
 
 
 def _expand_stopsignal(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, Stopsignal)
-    return dataclasses.replace(instr, signal=scope.expand_word(instr.signal, instr.location))
+    return _with(instr, signal=scope.expand_word(instr.signal, instr.location))
 
 
 def _expand_run(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(instr, Run)
     if not instr.mount_specs:
         return instr
+    if instr.mounts and not any("$" in spec for spec in instr.mount_specs):
+        return instr  # parsed already, nothing to expand
     loc = instr.location
 
     def expand(word: str) -> str:
         return scope.expand_word(word, loc)
 
     mounts = tuple(parse_mount(spec, loc, expand) for spec in instr.mount_specs)
-    return dataclasses.replace(instr, mounts=mounts)
+    return _with(instr, mounts=mounts)
 
 
 _EXPANDERS: dict[type, Callable[[Scope, Instruction], Instruction]] = {

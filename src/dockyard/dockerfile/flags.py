@@ -99,5 +99,7 @@ def parse_flags(
 
     Flag names use dashes in the Dockerfile; pass them with underscores here.
     """
+    if not words:
+        return FlagSet(keyword, location)
     accepted = {name.rstrip("_").replace("_", "-"): kind for name, kind in spec.items()}
     return FlagSet(keyword, location, accepted).parse(words)

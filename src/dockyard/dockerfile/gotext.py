@@ -28,11 +28,16 @@ _SHORT_ESCAPES = {
 
 def go_trim_space(text: str) -> str:
     """strings.TrimSpace."""
+    # str.strip with non-ASCII characters to strip is slow: skip it when it has nothing to do.
+    if not text or (text[0] not in GO_SPACE and text[-1] not in GO_SPACE):
+        return text
     return text.strip(GO_SPACE_STR)
 
 
 def go_trim_left_space(text: str) -> str:
     """strings.TrimLeftFunc(s, unicode.IsSpace)."""
+    if not text or text[0] not in GO_SPACE:
+        return text
     return text.lstrip(GO_SPACE_STR)
 
 

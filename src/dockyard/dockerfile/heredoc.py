@@ -9,6 +9,7 @@ part of it was quoted (``<<'EOF'``, ``<<"EOF"``, ``<<E"O"F``) the body is not ex
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from dockyard.dockerfile.gotext import GO_SPACE
 from dockyard.dockerfile.nodes import Heredoc
@@ -125,6 +126,7 @@ def _dollar(text: str, pos: int) -> tuple[int, str]:
     return pos + 1, "$"
 
 
+@lru_cache(maxsize=512)
 def parse_heredoc_word(word: str) -> Heredoc | None:
     """The heredoc a word opens (content still empty), or None if it opens none."""
     match = _HEREDOC_WORD.match(word)

@@ -39,9 +39,9 @@ from dockyard.dockerfile.flags import FlagSet, FlagType, parse_flags
 from dockyard.dockerfile.gotext import parse_go_duration
 from dockyard.dockerfile.heredoc import parse_heredoc_word
 from dockyard.dockerfile.line_parsers import KEYWORDS
-from dockyard.dockerfile.mounts import parse_mount
+from dockyard.dockerfile.mounts import Mount, parse_mount
 from dockyard.dockerfile.nodes import Heredoc, Node
-from dockyard.errors import DockerfileError
+from dockyard.errors import DockerfileError, SourceLocation
 
 __all__ = [
     "Add",
@@ -78,20 +78,30 @@ SECURITY_MODES = ("sandbox", "insecure")
 _ALL_KEYWORDS = tuple(sorted(k.upper() for k in KEYWORDS))
 
 
+_NO_FLAGS = FlagSet("", SourceLocation("", 0, 0))  # read-only: no flag words given
+
+
 class _Request:
     """One node being converted, with helpers that raise located errors."""
 
+    __slots__ = ("args", "location", "node", "original")
+
     def __init__(self, node: Node, filename: str) -> None:
         self.node = node
-        self.keyword = node.keyword.upper()
-        self.location = node.location(filename)
+        self.location = SourceLocation(filename, node.start_line, node.end_line)
         self.args = node.args
         self.original = node.original
+
+    @property
+    def keyword(self) -> str:
+        return self.node.keyword.upper()
 
     def fail(self, what: str, hint: str | None = None) -> DockerfileError:
         return DockerfileError(what, self.location, hint)
 
     def flags(self, **spec: FlagType) -> FlagSet:
+        if not self.node.flags:
+            return _NO_FLAGS
         return parse_flags(self.keyword, self.location, self.node.flags, **spec)
 
     def exactly_one(self, example: str) -> str:
@@ -303,19 +313,21 @@ def _run(request: _Request) -> Run:
     if security is not None and security not in SECURITY_MODES:
         raise request.fail(f"unsupported security mode {security!r}", "use sandbox or insecure")
     specs = flags.strings("mount")
+    mounts: tuple[Mount, ...] = ()
     for spec in specs:
         if re.search(r"(?:^|,)from=[^,]*\$.", spec, re.IGNORECASE):
             raise request.fail(
                 f"--mount={spec}: 'from' doesn't support variable expansion",
                 "define an alias stage instead (FROM ${IMAGE} AS alias)",
             )
-    mounts = tuple(parse_mount(spec, request.location) for spec in specs if "$" not in spec)
+    if specs and not any("$" in spec for spec in specs):
+        mounts = tuple(parse_mount(spec, request.location) for spec in specs)
     command, shell_form = request.command()
     return Run(
         command=command,
         shell_form=shell_form,
         heredocs=request.node.heredocs,
-        mounts=mounts if len(mounts) == len(specs) else (),
+        mounts=mounts,
         mount_specs=specs,
         network=network,
         security=security,

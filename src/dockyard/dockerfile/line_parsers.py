@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from dockyard.dockerfile.gotext import GO_SPACE, go_trim_left_space, go_trim_space
 
 # BuildKit's reWhitespace: only these split argument lists (not NBSP and friends).
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_GO_SPACE_CLASS = "".join(sorted(GO_SPACE)).replace("\\", "")
+_SPACES = re.compile(f"[{_GO_SPACE_CLASS}]*")
+_GO_SPACE_RUN = re.compile(f"[{_GO_SPACE_CLASS}]+")
+_FIRST_WORD = re.compile(f"[^{_GO_SPACE_CLASS}]*")
+_PLAIN_WORD = re.compile(f"[^{_GO_SPACE_CLASS}'\"\\\\]*")
 
 
 class LineError(Exception):
@@ -28,11 +32,8 @@ class LineError(Exception):
         self.hint = hint
 
 
-@dataclass(frozen=True)
-class Parsed:
-    args: tuple[str, ...] = ()
-    is_json: bool = False
-    json_error: str | None = None  # why text starting with "[" was taken as shell form
+# (arguments, is_json, why text starting with "[" was taken as shell form)
+Parsed = tuple[tuple[str, ...], bool, str | None]
 
 
 def split_command(line: str) -> tuple[str, str, list[str], str]:
@@ -48,115 +49,127 @@ def split_command(line: str) -> tuple[str, str, list[str], str]:
 
 def extract_flags(line: str) -> tuple[str, list[str]]:
     """Take the leading ``--flag`` words; quotes are removed and ``\\`` escapes."""
+    if not line.startswith("--") and line[:1] not in GO_SPACE:
+        return line, []  # the common case: no flags
     words: list[str] = []
-    word: list[str] = []
-    blank_ok = False
     pos, end = 0, len(line)
     while True:
-        # Looking for the start of a word.
-        while pos < end and line[pos] in GO_SPACE:
-            pos += 1
+        pos = _SPACES.match(line, pos).end()  # type: ignore[union-attr]
         if pos == end:
             return "", words
         if not line.startswith("--", pos):
             return line[pos:], words
-        quote = ""
-        while True:
-            if pos == end:
-                text = "".join(word)
-                if text != "--" and (blank_ok or text):
-                    words.append(text)
-                return "", words
-            char = line[pos]
-            if quote:
-                if char == quote:
-                    quote = ""
-                    pos += 1
-                    continue
-                if char == "\\":
-                    if pos + 1 == end:
-                        quote = ""
-                        pos += 1
-                        continue
-                    pos += 1
-                    char = line[pos]
-                word.append(char)
+        plain_end = _PLAIN_WORD.match(line, pos).end()  # type: ignore[union-attr]
+        if plain_end == end or line[plain_end] in GO_SPACE:
+            word = line[pos:plain_end]
+            if word == "--":
+                return line[plain_end:], words
+            words.append(word)
+            pos = plain_end
+            continue
+        word, blank_ok, pos = _quoted_flag_word(line, pos)
+        if pos < end and word == "--":
+            return line[pos:], words
+        if word != "--" and (blank_ok or word):
+            words.append(word)
+
+
+def _quoted_flag_word(line: str, pos: int) -> tuple[str, bool, int]:
+    """A flag word with quotes or backslashes: (word, had quotes, position after it)."""
+    word: list[str] = []
+    blank_ok = False
+    quote = ""
+    end = len(line)
+    while pos < end:
+        char = line[pos]
+        if quote:
+            if char == quote:
+                quote = ""
                 pos += 1
                 continue
-            if char in GO_SPACE:
-                text = "".join(word)
-                if text == "--":
-                    return line[pos:], words
-                if blank_ok or text:
-                    words.append(text)
-                word.clear()
-                blank_ok = False
-                break
-            if char in "'\"":
-                quote = char
-                blank_ok = True
-                pos += 1
-                continue
-            if char == "\\":
-                if pos + 1 == end:
-                    pos += 1
-                    continue
-                pos += 1
-                char = line[pos]
-            word.append(char)
+        elif char in GO_SPACE:
+            break
+        elif char in "'\"":
+            quote = char
+            blank_ok = True
             pos += 1
+            continue
+        if char == "\\":
+            if pos + 1 == end:
+                quote = ""
+                pos += 1
+                continue
+            pos += 1
+            char = line[pos]
+        word.append(char)
+        pos += 1
+    return "".join(word), blank_ok, pos
+
+
+_WORD_SPECIALS = {
+    escape: re.compile(f"[{_GO_SPACE_CLASS}'\"{re.escape(escape)}]") for escape in ("\\", "`")
+}
+_IN_DOUBLE_QUOTES = {escape: re.compile(f'["{re.escape(escape)}]') for escape in ("\\", "`")}
 
 
 def parse_words(rest: str, escape: str) -> list[str]:
     """BuildKit's quote-aware splitter: quotes and escapes stay in the words."""
+    if escape not in rest and "'" not in rest and '"' not in rest:
+        return [word for word in _GO_SPACE_RUN.split(rest) if word]
+    specials = _WORD_SPECIALS[escape]
+    in_double = _IN_DOUBLE_QUOTES[escape]
     words: list[str] = []
     word: list[str] = []
     blank_ok = False
-    quote = ""
-    in_word = False
     pos, end = 0, len(rest)
     while pos < end:
+        match = specials.search(rest, pos)
+        stop = match.start() if match else end
+        if stop > pos:
+            word.append(rest[pos:stop])
+            pos = stop
+            if pos == end:
+                break
         char = rest[pos]
-        if not in_word:
-            if char in GO_SPACE:
-                pos += 1
-                continue
-            in_word = True
-        if quote:
-            if char == quote:
-                quote = ""
-            elif char == escape and quote != "'":
-                if pos + 1 == end:
-                    quote = ""
-                    pos += 1
-                    continue
-                word.append(char)
-                pos += 1
-                char = rest[pos]
-            word.append(char)
+        if char == escape:
+            if pos + 1 == end:
+                break  # an escape token at the very end is dropped
+            word.append(rest[pos : pos + 2])
+            pos += 2
+        elif char == "'":
+            blank_ok = True
+            close = rest.find("'", pos + 1)
+            close = end if close < 0 else close + 1
+            word.append(rest[pos:close])
+            pos = close
+        elif char == '"':
+            blank_ok = True
+            word.append('"')
             pos += 1
-            continue
-        if char in GO_SPACE:
+            while pos < end:
+                match = in_double.search(rest, pos)
+                if match is None:
+                    word.append(rest[pos:])
+                    pos = end
+                    break
+                word.append(rest[pos : match.start()])
+                pos = match.start()
+                if rest[pos] == '"':
+                    word.append('"')
+                    pos += 1
+                    break
+                if pos + 1 == end:
+                    pos = end  # an escape token at the very end is dropped
+                    break
+                word.append(rest[pos : pos + 2])
+                pos += 2
+        else:  # whitespace ends the word
             if blank_ok or word:
                 words.append("".join(word))
             word.clear()
             blank_ok = False
-            in_word = False
-            pos += 1
-            continue
-        if char in "'\"":
-            quote = char
-            blank_ok = True
-        if char == escape:
-            if pos + 1 == end:
-                pos += 1
-                continue
-            word.append(char)
-            pos += 1
-            char = rest[pos]
-        word.append(char)
-        pos += 1
-    if in_word and (blank_ok or word):
+            pos = _SPACES.match(rest, pos).end()  # type: ignore[union-attr]
+    if blank_ok or word:
         words.append("".join(word))
     return words
 
@@ -195,40 +208,49 @@ def _parse_json(rest: str) -> tuple[tuple[str, ...] | None, str | None]:
     return tuple(_SURROGATE.sub("\ufffd", s) for s in value), None
 
 
-def _maybe_json(rest: str) -> Parsed:
+_EMPTY: Parsed = ((), False, None)
+
+
+def _maybe_json(rest: str, escape: str = "\\") -> Parsed:
+    """RUN, CMD, ENTRYPOINT, SHELL: JSON array of strings, else one shell-form string."""
     if rest == "":
-        return Parsed()
+        return _EMPTY
+    if rest[0] != "[" and rest[0] not in GO_SPACE:
+        return (rest,), False, None
     elements, why = _parse_json(rest)
     if elements is not None:
-        return Parsed(elements, is_json=True)
-    return Parsed((rest,), json_error=why)
+        return elements, True, None
+    return (rest,), False, why
 
 
-def _maybe_json_to_list(rest: str) -> Parsed:
+def _maybe_json_to_list(rest: str, escape: str = "\\") -> Parsed:
+    """ADD, COPY, VOLUME: JSON array of strings, else whitespace-separated words."""
+    if rest and rest[0] != "[" and rest[0] not in GO_SPACE:
+        return tuple(_WHITESPACE.split(rest)), False, None
     elements, why = _parse_json(rest)
     if elements is not None:
-        return Parsed(elements, is_json=True)
-    return Parsed(_whitespace_list(rest).args, json_error=why)
+        return elements, True, None
+    return _whitespace_list(rest)[0], False, why
 
 
-def _whitespace_list(rest: str) -> Parsed:
+def _whitespace_list(rest: str, escape: str = "\\") -> Parsed:
     if rest == "":
-        return Parsed()
-    return Parsed(tuple(_WHITESPACE.split(rest)))
+        return _EMPTY
+    return tuple(_WHITESPACE.split(rest)), False, None
 
 
-def _string(rest: str) -> Parsed:
-    return Parsed((rest,)) if rest else Parsed()
+def _string(rest: str, escape: str = "\\") -> Parsed:
+    return ((rest,), False, None) if rest else _EMPTY
 
 
 def _name_or_name_value(rest: str, escape: str) -> Parsed:
-    return Parsed(tuple(parse_words(rest, escape)))
+    return tuple(parse_words(rest, escape)), False, None
 
 
 def _name_value(rest: str, escape: str, keyword: str) -> Parsed:
     words = parse_words(rest, escape)
     if not words:
-        return Parsed()
+        return _EMPTY
     if "=" not in words[0]:
         parts = _WHITESPACE.split(rest, maxsplit=1)
         if len(parts) < 2:
@@ -236,52 +258,56 @@ def _name_value(rest: str, escape: str, keyword: str) -> Parsed:
                 f"{keyword} must have two arguments",
                 f"write {keyword} {parts[0]}=<value>",
             )
-        return Parsed((parts[0], parts[1], ""))
+        return (parts[0], parts[1], ""), False, None
     args: list[str] = []
     for word in words:
-        if "=" not in word:
+        key, has_value, value = word.partition("=")
+        if not has_value:
             raise LineError(
                 f"Syntax error - can't find = in {word!r}. Must be of the form: name=value",
                 f"every word of {keyword} key=value form needs '='",
             )
-        key, value = word.split("=", 1)
         args += (key, value, "=")
-    return Parsed(tuple(args))
+    return tuple(args), False, None
 
 
-def _health_config(rest: str) -> Parsed:
-    sep = 0
-    while sep < len(rest) and rest[sep] not in GO_SPACE:
-        sep += 1
+def _env(rest: str, escape: str) -> Parsed:
+    return _name_value(rest, escape, "ENV")
+
+
+def _label(rest: str, escape: str) -> Parsed:
+    return _name_value(rest, escape, "LABEL")
+
+
+def _health_config(rest: str, escape: str = "\\") -> Parsed:
+    """HEALTHCHECK: the type word (CMD, NONE...), then CMD's arguments."""
+    sep = _FIRST_WORD.match(rest).end()  # type: ignore[union-attr]
     if sep == 0:
-        return Parsed()
-    nxt = sep
-    while nxt < len(rest) and rest[nxt] in GO_SPACE:
-        nxt += 1
-    command = _maybe_json(rest[nxt:])
-    return Parsed((rest[:sep], *command.args), command.is_json, command.json_error)
+        return _EMPTY
+    command, is_json, why = _maybe_json(rest[_SPACES.match(rest, sep).end() :])  # type: ignore[union-attr]
+    return (rest[:sep], *command), is_json, why
 
 
 ArgParser = Callable[[str, str], Parsed]
 
 ARGUMENT_PARSERS: dict[str, ArgParser] = {
-    "add": lambda rest, escape: _maybe_json_to_list(rest),
+    "add": _maybe_json_to_list,
     "arg": _name_or_name_value,
-    "cmd": lambda rest, escape: _maybe_json(rest),
-    "copy": lambda rest, escape: _maybe_json_to_list(rest),
-    "entrypoint": lambda rest, escape: _maybe_json(rest),
-    "env": lambda rest, escape: _name_value(rest, escape, "ENV"),
-    "expose": lambda rest, escape: _whitespace_list(rest),
-    "from": lambda rest, escape: _whitespace_list(rest),
-    "healthcheck": lambda rest, escape: _health_config(rest),
-    "label": lambda rest, escape: _name_value(rest, escape, "LABEL"),
-    "maintainer": lambda rest, escape: _string(rest),
-    "run": lambda rest, escape: _maybe_json(rest),
-    "shell": lambda rest, escape: _maybe_json(rest),
-    "stopsignal": lambda rest, escape: _string(rest),
-    "user": lambda rest, escape: _string(rest),
-    "volume": lambda rest, escape: _maybe_json_to_list(rest),
-    "workdir": lambda rest, escape: _string(rest),
+    "cmd": _maybe_json,
+    "copy": _maybe_json_to_list,
+    "entrypoint": _maybe_json,
+    "env": _env,
+    "expose": _whitespace_list,
+    "from": _whitespace_list,
+    "healthcheck": _health_config,
+    "label": _label,
+    "maintainer": _string,
+    "run": _maybe_json,
+    "shell": _maybe_json,
+    "stopsignal": _string,
+    "user": _string,
+    "volume": _maybe_json_to_list,
+    "workdir": _string,
 }
 
 # Keywords BuildKit knows; "onbuild" nests another line.

@@ -58,6 +58,43 @@ class Node:
         return parts[0] if parts else self.keyword
 
 
+def new_node(
+    keyword: str,
+    flags: tuple[str, ...],
+    args: tuple[str, ...],
+    original: str,
+    start_line: int,
+    end_line: int,
+    child: Node | None = None,
+    is_json: bool = False,
+    heredocs: tuple[Heredoc, ...] = (),
+    comments: tuple[str, ...] = (),
+) -> Node:
+    """``Node(...)`` for the parser's inner loop.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    filling ``__dict__`` directly gives the same object three times faster, which
+    matters for Dockerfiles of thousands of lines.
+    """
+    node = _new_object(Node)
+    node.__dict__.update(
+        keyword=keyword,
+        flags=flags,
+        args=args,
+        original=original,
+        start_line=start_line,
+        end_line=end_line,
+        child=child,
+        is_json=is_json,
+        heredocs=heredocs,
+        comments=comments,
+    )
+    return node
+
+
+_new_object = object.__new__
+
+
 @dataclass(frozen=True)
 class Directive:
     """A parser directive from the top of the file: ``# syntax=``, ``# escape=``, ``# check=``."""

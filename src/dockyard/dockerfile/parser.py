@@ -9,22 +9,48 @@ of their heredocs.
 
 from __future__ import annotations
 
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from dockyard.dockerfile.directives import DirectiveError, DirectiveParser
 from dockyard.dockerfile.gotext import go_trim_left_space, go_trim_space
 from dockyard.dockerfile.heredoc import heredocs_from_line
 from dockyard.dockerfile.line_parsers import ARGUMENT_PARSERS, LineError, split_command
-from dockyard.dockerfile.nodes import Heredoc, Node, ParsedDockerfile, ParseWarning
+from dockyard.dockerfile.nodes import Heredoc, Node, ParsedDockerfile, ParseWarning, new_node
 from dockyard.errors import DockerfileError, SourceLocation
 
 MAX_LINE_BYTES = 65535
+# Last characters of a line that may continue it: the escape token and trailing blanks.
+_CONTINUATION_TAIL = frozenset(" \t\\`")
 _HEREDOC_KEYWORDS = frozenset({"add", "copy", "run"})
+# A line that may exceed the limit in UTF-8 (4 bytes per character at most).
+_LONG_LINE = re.compile(f"[^\n]{{{MAX_LINE_BYTES // 4},}}")
 
 
 def parse(text: str | bytes, filename: str = "Dockerfile") -> ParsedDockerfile:
     """Parse a whole Dockerfile. Raises DockerfileError where BuildKit's parser fails."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
-    return _Parser(text, filename).run()
+    with gc_paused():
+        return _Parser(text, filename).run()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building the (acyclic) tree.
+
+    Parsing allocates tens of thousands of small objects, which triggers collections
+    that find nothing to free; pausing them saves about a tenth of the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -59,13 +85,15 @@ class _Parser:
         self.directives = DirectiveParser()
         self.warnings: list[ParseWarning] = []
         if len(text) > MAX_LINE_BYTES:
-            self._check_line_lengths()
+            self._check_line_lengths(text)
 
     def error(self, what: str, start: int, end: int, hint: str | None = None) -> DockerfileError:
         start = max(start, 1)
         return DockerfileError(what, SourceLocation(self.filename, start, max(end, start)), hint)
 
-    def _check_line_lengths(self) -> None:
+    def _check_line_lengths(self, text: str) -> None:
+        if _LONG_LINE.search(text) is None:
+            return
         for number, line in enumerate(self.lines, 1):
             if (
                 len(line) > MAX_LINE_BYTES // 4
@@ -82,40 +110,46 @@ class _Parser:
         nodes: list[Node] = []
         comments: list[str] = []
         lines = self.lines
-        while self.pos < len(lines):
+        count = len(lines)
+        warnings = self.warnings
+        in_directives = True
+        # self.pos is the number of physical lines consumed (= the current 1-based line).
+        while self.pos < count:
             raw = lines[self.pos]
             self.pos += 1
-            token = go_trim_left_space(_trim_newline(raw))
-            is_comment = token.startswith("#")
-            if is_comment:
+            token = go_trim_left_space(raw.rstrip("\r\n"))
+            if not token:
+                if in_directives:  # a blank line ends the directive section
+                    in_directives = self._directive(token, comments)
+                continue
+            if token[0] == "#":
                 comment = go_trim_space(raw[1:])
                 if comment:
                     comments.append(comment)
                 else:
                     comments = []
-            if not self.directives.done:
-                try:
-                    directive = self.directives.parse_line(token, self.pos)
-                except DirectiveError as error:
-                    raise self.error(error.what, self.pos, self.pos, error.hint) from None
-                if directive is not None:
-                    if comments:
-                        comments.pop()
-                    if directive.name == "escape":
-                        self.escape = directive.value
-            start_line = self.pos
-            line, end_of_line = trim_continuation("" if is_comment else token, self.escape)
-            if end_of_line and not line:
+                if in_directives:
+                    in_directives = self._directive(token, comments)
                 continue
-            line = self._continue(line, end_of_line)
+            if in_directives:
+                in_directives = self._directive(token, comments)
+            start_line = self.pos
+            line = token
+            if token[-1] in _CONTINUATION_TAIL:
+                line, end_of_line = trim_continuation(token, self.escape)
+                if not end_of_line:
+                    line = self._continue(line)
             try:
-                node = _node_from_line(line, self.escape, start_line, self.pos, self.warnings)
+                node = _node_from_line(
+                    line, self.escape, start_line, self.pos, warnings, tuple(comments)
+                )
             except LineError as error:
                 raise self.error(error.what, start_line, self.pos, error.hint) from None
             if "<<" in line and _can_contain_heredoc(node):
                 node = self._read_heredocs(node, line, start_line)
-            nodes.append(_with_end(node, self.pos, tuple(comments)))
-            comments = []
+            nodes.append(node)
+            if comments:
+                comments = []
         if not nodes:
             raise self.error(
                 "file with no instructions",
@@ -131,10 +165,23 @@ class _Parser:
             warnings=tuple(self.warnings),
         )
 
-    def _continue(self, line: str, end_of_line: bool) -> str:
+    def _directive(self, token: str, comments: list[str]) -> bool:
+        """Handle a line of the directive section; False once the section is over."""
+        try:
+            directive = self.directives.parse_line(token, self.pos)
+        except DirectiveError as error:
+            raise self.error(error.what, self.pos, self.pos, error.hint) from None
+        if directive is None:
+            return not self.directives.done
+        if comments:
+            comments.pop()  # a directive is not a comment of the next instruction
+        if directive.name == "escape":
+            self.escape = directive.value
+        return True
+
+    def _continue(self, line: str) -> str:
         """Append continuation lines until the logical line ends."""
-        if end_of_line:
-            return line
+        end_of_line = False
         parts = [line]
         has_empty_line = False
         lines = self.lines
@@ -183,16 +230,20 @@ class _Parser:
             heredocs.append(
                 Heredoc(heredoc.name, "".join(content), heredoc.expand, heredoc.chomp, heredoc.fd)
             )
+        child = node.child
+        if child is not None:
+            child = _with_end(child, self.pos, ())
         return Node(
             keyword=node.keyword,
             flags=node.flags,
             args=node.args,
             original=node.original,
             start_line=node.start_line,
-            end_line=node.end_line,
-            child=node.child,
+            end_line=self.pos,
+            child=child,
             is_json=node.is_json,
             heredocs=tuple(heredocs),
+            comments=node.comments,
         )
 
 
@@ -226,26 +277,36 @@ def _node_from_line(
     start_line: int,
     end_line: int,
     warnings: list[ParseWarning] | None = None,
+    comments: tuple[str, ...] = (),
 ) -> Node:
     _, keyword, flags, rest = split_command(line)
     if keyword == "onbuild":
         child = _node_from_line(rest, escape, start_line, end_line, warnings) if rest else None
-        return Node(keyword, tuple(flags), (), line, start_line, end_line, child=child)
+        return new_node(
+            keyword, tuple(flags), (), line, start_line, end_line, child=child, comments=comments
+        )
     line_parser = ARGUMENT_PARSERS.get(keyword)
     if line_parser is None:
         # BuildKit's parser keeps unknown instructions; the instruction layer rejects them.
-        return Node(keyword, tuple(flags), ("",), line, start_line, end_line)
-    parsed = line_parser(rest, escape)
-    if parsed.json_error is not None and warnings is not None:
+        return new_node(keyword, tuple(flags), ("",), line, start_line, end_line, comments=comments)
+    args, is_json, json_error = line_parser(rest, escape)
+    if json_error is not None and warnings is not None:
         warnings.append(
             ParseWarning(
                 f"{keyword.upper()} arguments start with '[' but are not a JSON array of strings"
-                f" ({parsed.json_error}); they are used in shell form",
+                f" ({json_error}); they are used in shell form",
                 start_line,
             )
         )
-    return Node(
-        keyword, tuple(flags), parsed.args, line, start_line, end_line, is_json=parsed.is_json
+    return new_node(
+        keyword,
+        tuple(flags),
+        args,
+        line,
+        start_line,
+        end_line,
+        is_json=is_json,
+        comments=comments,
     )
 
 

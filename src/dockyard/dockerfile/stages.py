@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dockyard.dockerfile.expand import expand_instruction
 from dockyard.dockerfile.instructions import (
@@ -34,7 +35,7 @@ from dockyard.dockerfile.instructions import (
     parse_instruction,
 )
 from dockyard.dockerfile.nodes import ParsedDockerfile
-from dockyard.dockerfile.parser import parse
+from dockyard.dockerfile.parser import gc_paused, parse
 from dockyard.dockerfile.shell import ShellLexer
 from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
 
@@ -197,6 +198,7 @@ class Dockerfile:
             "stages: " + ", ".join(s.name or str(s.index) for s in self.stages),
         )
 
+    @cached_property
     def _context(self) -> _ArgContext:
         return _ArgContext(
             self.build_args,
@@ -215,14 +217,12 @@ class Dockerfile:
         """
         del stage
         if parent is not None:
-            return Scope(
-                dict(parent.env), dict(parent.image_env), dict(parent.args), self._context()
-            )
+            return Scope(dict(parent.env), dict(parent.image_env), dict(parent.args), self._context)
         env: dict[str, str] = {}
         for entry in base_image_env:
             key, _, value = entry.partition("=")
             env[key] = value
-        return Scope(env, dict(env), {}, self._context())
+        return Scope(env, dict(env), {}, self._context)
 
     def steps(self, stage: Stage, scope: Scope) -> Iterator[Step]:
         """Each instruction of the stage expanded with the scope before it."""
@@ -246,7 +246,7 @@ class Dockerfile:
 
     def _dependencies(self, stage: Stage) -> list[int]:
         found = [] if stage.base_stage is None else [stage.base_stage]
-        lexer = ShellLexer(self.escape)
+        lexer = self._context.lexer
         for instruction in stage.instructions:
             references: list[str] = []
             if isinstance(instruction, Copy) and instruction.from_:
@@ -299,6 +299,18 @@ def load_dockerfile(
     build_platform: str | None = None,
 ) -> Dockerfile:
     """Parse, convert to typed instructions, split into stages, expand the FROM lines."""
+    with gc_paused():
+        return _load(text, filename, build_args, target, target_platform, build_platform)
+
+
+def _load(
+    text: str | bytes,
+    filename: str,
+    build_args: Mapping[str, str] | None,
+    target: str | None,
+    target_platform: str | None,
+    build_platform: str | None,
+) -> Dockerfile:
     parsed = parse(text, filename)
     build_args = dict(build_args or {})
     build_platform = build_platform or host_platform()
@@ -333,6 +345,7 @@ def load_dockerfile(
         )
 
     stages: list[Stage] = []
+    stage_names: dict[str, int] = {}
     for index, (from_, instructions) in enumerate(stage_parts):
         base = _expand_from_word(
             from_.base, from_, lexer, global_values, declared_globals, stage_parts
@@ -354,11 +367,19 @@ def load_dockerfile(
                 name=from_.name,
                 base=base,
                 platform=platform or None,
-                base_stage=_stage_index(stages, base, index),
+                base_stage=stage_names.get(base.lower()),
                 from_=from_,
                 instructions=tuple(instructions),
             )
         )
+        if from_.name is not None:
+            if from_.name in stage_names:
+                raise DockerfileError(
+                    f"duplicate stage name {from_.name!r}",
+                    from_.location,
+                    f"stage {stage_names[from_.name]} already has this name",
+                )
+            stage_names[from_.name] = index
 
     chosen = stages[-1]
     if target is not None:
