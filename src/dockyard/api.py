@@ -5,7 +5,7 @@ Heavy modules are imported inside the functions, so ``import dockyard.api`` stay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -118,3 +118,26 @@ def prune(all_unused: bool = False, root: str | Path | None = None) -> tuple[lis
         removed = [str(d) for d in store.prune_images(all_unused)]
         store.close()  # gc waits for every holder, including ourselves
         return removed, store.gc()
+
+
+# bootstrap
+
+
+def bootstrap(
+    name: str,
+    *,
+    suite: str = "bookworm",
+    include: Sequence[str] = (),
+    ca_certificates: Path | None = None,
+    mirror: str | None = None,
+    refresh: bool = False,
+    progress: Callable[[str], None] | None = None,
+    root: str | Path | None = None,
+) -> StoredImage:
+    """``dockyard bootstrap``: a Debian base image from debootstrap (see solver/bootstrap.py)."""
+    from dockyard.solver.bootstrap import BootstrapOptions
+    from dockyard.solver.bootstrap import bootstrap as run_bootstrap
+
+    options = BootstrapOptions(name, suite, tuple(include), ca_certificates, mirror, refresh)
+    with open_store(root) as store:
+        return run_bootstrap(store, options, progress)
