@@ -46,12 +46,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("import", "dockyard.cli.archive", "Create an image from a tarball or directory"),
     Command("load", "dockyard.cli.archive", "Load images from a docker-archive or oci-archive"),
     Command("save", "dockyard.cli.archive", "Save images to a docker-archive or oci-archive"),
-    Command("pull", "dockyard.cli.registry", "Pull an image from a registry"),
-    Command("push", "dockyard.cli.registry", "Push an image to a registry"),
-    Command("login", "dockyard.cli.registry", "Store credentials for a registry"),
     Command("system", "dockyard.cli.system", "Manage the store (df, check, prune)"),
-    Command("analyze", "dockyard.cli.analyze", "Explain why an image is big"),
-    Command("lint", "dockyard.cli.analyze", "Find Dockerfile patterns that bloat or slow builds"),
     Command("dockerfile", "dockyard.cli.dockerfile", "Dockerfile tools (parse --dump)"),
 )
 
