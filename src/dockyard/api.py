@@ -141,3 +141,13 @@ def bootstrap(
     options = BootstrapOptions(name, suite, tuple(include), ca_certificates, mirror, refresh)
     with open_store(root) as store:
         return run_bootstrap(store, options, progress)
+
+
+# containers
+
+
+def inspect_container(name_or_id: str) -> dict[str, Any]:
+    """``docker container inspect`` JSON of one container (ContainerNotFoundError if unknown)."""
+    from dockyard.runtime.inspect import inspect_container as inspect
+
+    return inspect(name_or_id)

@@ -163,6 +163,8 @@ def test_memory_limit_oom_visible_in_inspect(busybox: str, root: Path) -> None:
     state = json.loads(dockyard("container", "inspect", "hog").stdout)[0]["State"]
     assert state["OOMKilled"] is True
     assert state["ExitCode"] == 137
+    generic = json.loads(dockyard("inspect", "hog").stdout)[0]  # images first, then containers
+    assert generic["Name"] == "/hog" and generic["State"]["OOMKilled"] is True
     assert dockyard("rm", "hog").returncode == 0
     assert_clean(root)
 
