@@ -91,3 +91,18 @@ def test_system_check_df_and_prune(root: Path, busybox_image: str) -> None:
     assert f"blob {image_blob.digest} is corrupt".encode() in check.stdout
     assert "Total reclaimed space: 7B" in _out("system", "prune", "-f", root=root)
     assert _out("system", "check", root=root).endswith("store is clean\n")
+
+
+def test_images_filters_and_rmi_continues_past_errors(root: Path, busybox_image: str) -> None:
+    dockyard("tag", busybox_image, "dyst/other:2", root=root)
+    assert (
+        _out("images", "-f", "reference=dyst/*", "--format", "{{.Repository}}:{{.Tag}}", root=root)
+        == "dyst/other:2\n"
+    )
+    assert _out("images", "-f", "dangling=true", "-q", root=root) == ""
+    result = dockyard("rmi", "dyst-nothing", "dyst/other:2", root=root, check=False)
+    assert result.returncode == 1
+    assert result.stdout.decode() == "Untagged: dyst/other:2\n"
+    assert b"no such image: dyst-nothing" in result.stderr
+    bad = dockyard("images", "-f", "color=blue", root=root, check=False)
+    assert bad.returncode == 2 and b"invalid filter" in bad.stderr

@@ -64,6 +64,13 @@ def _configure_ls(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--digests", action="store_true", help="Show digests")
     parser.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
     parser.add_argument("--format", help="'json' or a Go template like '{{.Repository}}'")
+    parser.add_argument(
+        "-f",
+        "--filter",
+        action="append",
+        default=[],
+        help="dangling=true|false or reference=PATTERN",
+    )
 
 
 def _configure_rm(parser: argparse.ArgumentParser) -> None:
@@ -100,11 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if command == "images":
         return _images(args)
     if command == "rmi":
-        from dockyard import api
-
-        for line in api.remove_images(args.names, force=args.force):
-            print(line)
-        return 0
+        return _rmi(args.names, args.force)
     if command == "tag":
         from dockyard import api
 
@@ -119,6 +122,51 @@ def run(args: argparse.Namespace) -> int:
     from dockyard.cli.inspect import inspect_names
 
     return inspect_names(args.names, args.format, "image")
+
+
+def _rmi(names: Sequence[str], force: bool) -> int:
+    """Like ``docker rmi``: every name is tried; failures are reported, exit 1 at the end."""
+    from dockyard import api
+    from dockyard.errors import DockyardError
+
+    status = 0
+    for name in names:
+        try:
+            lines = api.remove_images([name], force=force)
+        except DockyardError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            status = 1
+            continue
+        for line in lines:
+            print(line)
+    return status
+
+
+def _filters(texts: Sequence[str]) -> dict[str, str]:
+    from dockyard.errors import UsageError
+
+    filters = {}
+    for text in texts:
+        key, equals, value = text.partition("=")
+        if not equals or key not in ("dangling", "reference"):
+            raise UsageError(
+                f"invalid filter {text!r}", "supported: dangling=true|false, reference=PATTERN"
+            )
+        filters[key] = value
+    return filters
+
+
+def _matches(row: dict[str, Any], filters: dict[str, str]) -> bool:
+    import fnmatch
+
+    dangling = row["Repository"] == "<none>" and row["Tag"] == "<none>"
+    if "dangling" in filters and dangling != (filters["dangling"].lower() in ("true", "1")):
+        return False
+    if "reference" in filters:
+        pattern = filters["reference"]
+        name = f"{row['Repository']}:{row['Tag']}"
+        return fnmatch.fnmatchcase(row["Repository"], pattern) or fnmatch.fnmatchcase(name, pattern)
+    return True
 
 
 def _rows(images: Sequence[StoredImage], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -160,7 +208,8 @@ def _rows(images: Sequence[StoredImage], args: argparse.Namespace) -> list[dict[
 def _images(args: argparse.Namespace) -> int:
     from dockyard import api
 
-    rows = _rows(api.images(), args)
+    filters = _filters(args.filter)
+    rows = [row for row in _rows(api.images(), args) if _matches(row, filters)]
     if args.quiet:
         for row in rows:
             print(row["ID"])
