@@ -95,7 +95,8 @@ def main() -> int:
         f"generated Dockerfile: {nodes} instructions, {text.count(chr(10))} lines, "
         f"{len(text)} bytes"
     )
-    print(f"import dockyard.dockerfile (parser, stages, shell): {import_ms:6.1f} ms")
+    cached = "" if not sys.dont_write_bytecode else " (no .pyc: PYTHONDONTWRITEBYTECODE is set)"
+    print(f"import dockyard.dockerfile (parser, stages, shell): {import_ms:6.1f} ms wall{cached}")
     load = os.getloadavg()[0]
     print(f"load average: {load:.1f} on {os.cpu_count()} CPUs (wall times suffer when busy)")
     parse_ms = best_of(9, parse_only)

@@ -381,3 +381,19 @@ def test_unknown_instruction_suggests() -> None:
 )
 def test_chmod_apply(spec: str, start: int, is_dir: bool, mode: int) -> None:
     assert Chmod.parse(spec).apply(start, is_dir) == mode
+
+
+def test_onbuild_triggers_of_a_base_image() -> None:
+    from dockyard.dockerfile.instructions import parse_onbuild_triggers
+    from dockyard.errors import SourceLocation
+
+    at = SourceLocation("Dockerfile", 1, 1)
+    run, copy = parse_onbuild_triggers(["RUN make", "COPY --chown=1:1 . /src"], at)
+    assert isinstance(run, Run) and run.command == ("make",)
+    assert isinstance(copy, Copy) and copy.chown == "1:1"
+    assert run.location == at
+    assert parse_onbuild_triggers([], at) == ()
+    with pytest.raises(DockerfileError, match="Dockerfile:1: ONBUILD trigger of the base image"):
+        parse_onbuild_triggers(["RUNN x"], at)
+    with pytest.raises(DockerfileError, match="FROM isn't allowed as an ONBUILD trigger"):
+        parse_onbuild_triggers(["FROM x"], at)
