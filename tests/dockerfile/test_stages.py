@@ -6,6 +6,7 @@ import pytest
 
 from dockyard.dockerfile.commands import Add, Arg, Copy, Env, Expose, Label, Run, User, Workdir
 from dockyard.dockerfile.stages import (
+    DEFAULT_PATH,
     Dockerfile,
     Scope,
     Stage,
@@ -77,7 +78,7 @@ def test_arg_default_is_expanded_and_env_overrides_arg() -> None:
     workdir = steps[-1].instruction
     assert isinstance(workdir, Workdir)
     assert workdir.path == "/opt/app/2"
-    assert steps[-1].before.image_env == {"BASE": "/opt", "V": "2"}
+    assert steps[-1].before.image_env == {"PATH": DEFAULT_PATH, "BASE": "/opt", "V": "2"}
     assert steps[-1].before.args == {"DIR": "/opt/app", "V": "1"}
 
 
@@ -137,7 +138,7 @@ def test_expansion_per_instruction() -> None:
     copy, add, expose, label, user, run, cmd = (s.instruction for s in steps[1:])
     assert isinstance(copy, Copy)
     assert (copy.from_, copy.chown, copy.chmod, copy.sources, copy.dest) == (
-        "build",
+        "$F",  # BuildKit never expands COPY --from: it names a stage or an image
         "app",
         "0755",
         ("src-app",),
@@ -196,3 +197,49 @@ def test_meta_args_see_earlier_meta_args() -> None:
 
 def test_arg_in_from_with_default_operator_is_fine() -> None:
     assert load_dockerfile("FROM img:${TAG:-latest}\n").target.base == "img:latest"
+
+
+def test_arg_values_resolve_left_to_right() -> None:
+    steps = walk(load_dockerfile("FROM a\nARG A=1 B=$A\nENV C=$B\n"))
+    arg = steps[0].instruction
+    assert isinstance(arg, Arg)
+    assert [(d.name, d.default) for d in arg.args] == [("A", "1"), ("B", "1")]
+    assert steps[1].after.env["C"] == "1"
+
+
+def test_build_arg_skips_the_default() -> None:
+    text = "FROM a\nARG X=${NOPE:?never evaluated}\nENV Y=$X\n"
+    steps = walk(load_dockerfile(text, build_args={"X": "given"}))
+    assert steps[-1].after.env["Y"] == "given"
+
+
+def test_arg_after_env_overrides_it_in_the_environment_only() -> None:
+    scope = final_scope(load_dockerfile("FROM a\nENV V=env\nARG V=arg\nRUN x\n"))
+    assert (scope.env["V"], scope.image_env["V"]) == ("arg", "env")
+
+
+def test_default_path_is_added_when_the_base_has_none() -> None:
+    df = load_dockerfile("FROM scratch\nRUN x\n")
+    assert df.initial_scope(df.target).image_env == {"PATH": DEFAULT_PATH}
+    kept = df.initial_scope(df.target, ("PATH=/bin",))
+    assert kept.env["PATH"] == "/bin"
+
+
+def test_copy_from_a_later_stage_is_an_error() -> None:
+    with pytest.raises(DockerfileError, match="cannot copy from stage 'later'"):
+        load_dockerfile("FROM a AS first\nCOPY --from=later /x /y\nFROM b AS later\n")
+    with pytest.raises(DockerfileError, match="invalid stage index 5"):
+        load_dockerfile("FROM a\nFROM b\nCOPY --from=5 /x /y\n")
+
+
+def test_duplicate_stage_names_warn_and_the_latest_wins() -> None:
+    df = load_dockerfile("FROM a AS x\nFROM b AS x\nFROM x\n")
+    assert df.stages[2].base_stage == 1
+    assert [w.message for w in df.warnings] == [
+        "Duplicate stage name 'x', stage names should be unique"
+    ]
+
+
+def test_stage_base_names_are_matched_as_written() -> None:
+    df = load_dockerfile("FROM a AS build\nFROM Build\n")
+    assert df.stages[1].base_stage is None  # BuildKit looks the base up without lower-casing

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             )
             out.append(f"  {lines:>7}  {instruction.original}")
     print("\n".join(out))
-    _print_warnings(dockerfile.parsed.warnings, filename)
+    _print_warnings(dockerfile.warnings, filename)
     unused = dockerfile.unused_build_args()
     if unused:
         print(f"warning: build arguments not consumed: {', '.join(unused)}", file=sys.stderr)

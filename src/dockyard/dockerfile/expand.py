@@ -1,9 +1,11 @@
 """Word expansion of instructions: which words of which instruction BuildKit expands.
 
-ADD, COPY, ENV, EXPOSE (split into words), LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR,
-ARG and the values of RUN --mount are expanded with the environment in effect before
-the instruction; RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK/ONBUILD are left alone (the
-shell or the image's user does it). FROM is expanded with the global ARGs in
+ADD and COPY (sources, destination, --chown, --chmod, ADD --checksum; not COPY --from,
+which names a stage or an image as written), ENV, EXPOSE (split into words), LABEL,
+STOPSIGNAL, USER, VOLUME, WORKDIR, ARG defaults and the values of RUN --mount are
+expanded with the environment in effect before the instruction;
+RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK/ONBUILD are left alone (the shell or the image's
+user does it). FROM is expanded with the global ARGs in
 ``stages.load_dockerfile``. Heredoc sources of COPY/ADD are expanded without quote
 processing, as BuildKit's ExpandRaw does.
 """
@@ -37,11 +39,18 @@ if TYPE_CHECKING:
     from dockyard.dockerfile.stages import Scope
 
 
+# Build arguments that configure the build and never enter the environment.
+NON_ENV_ARGS = frozenset({"BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"})
+
+
 def expand_instruction(scope: Scope, instruction: Instruction) -> Instruction:
     expander = _EXPANDERS.get(type(instruction))
     if expander is None:
         return instruction
-    return expander(scope, instruction)
+    try:
+        return expander(scope, instruction)
+    except WordExpansionError as error:
+        raise error.with_location(instruction.location) from None
 
 
 def _expand_pairs(
@@ -90,15 +99,34 @@ def _expand_env(scope: Scope, instr: Instruction) -> Instruction:
 
 
 def _expand_arg(scope: Scope, instr: Instruction) -> Instruction:
+    """ARG resolves its values one name after the other (BuildKit's dispatchArg).
+
+    A build argument wins and its default is then never expanded (so a failing
+    ``${V:?}`` default does not matter); otherwise the default is expanded with the
+    environment including the names already set on this line; a name without a
+    default inherits the global ARG of the same name. Names are not expanded.
+    """
     assert isinstance(instr, Arg)
-    loc = instr.location
-    return _with(
-        instr,
-        args=tuple(
-            ArgDef(scope.expand_word(a.name, loc), _optional(scope, a.default, loc))
-            for a in instr.args
-        ),
-    )
+    build_args = scope.context.build_args
+    global_values = scope.context.global_values
+    env: dict[str, str] | None = None
+    resolved: list[ArgDef] = []
+    for definition in instr.args:
+        name = definition.name
+        if name in build_args:
+            value: str | None = build_args[name]
+        elif definition.default is not None:
+            value = scope.context.lexer.expand_word(
+                definition.default, scope.env if env is None else env
+            )
+        else:
+            value = global_values.get(name)
+        resolved.append(ArgDef(name, value))
+        if value is not None and name not in NON_ENV_ARGS:
+            if env is None:
+                env = dict(scope.env)
+            env[name] = value
+    return _with(instr, args=tuple(resolved))
 
 
 def _expand_copy(scope: Scope, instr: Instruction) -> Instruction:
@@ -110,11 +138,8 @@ def _expand_copy(scope: Scope, instr: Instruction) -> Instruction:
         "contents": _expand_contents(scope, instr.contents, loc),
         "chown": _optional(scope, instr.chown, loc),
         "chmod": _optional(scope, instr.chmod, loc),
-        "excludes": tuple(scope.expand_word(e, loc) for e in instr.excludes),
     }
-    if isinstance(instr, Copy):
-        changes["from_"] = _optional(scope, instr.from_, loc)
-    else:
+    if isinstance(instr, Add):
         changes["checksum"] = _optional(scope, instr.checksum, loc)
     expanded = _with(instr, **changes)
     assert isinstance(expanded, Copy | Add)

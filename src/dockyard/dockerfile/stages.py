@@ -23,10 +23,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from dockyard.dockerfile.expand import expand_instruction
+from dockyard.dockerfile.expand import NON_ENV_ARGS, expand_instruction
 from dockyard.dockerfile.instructions import (
     Arg,
-    ArgDef,
     Copy,
     Env,
     From,
@@ -34,7 +33,7 @@ from dockyard.dockerfile.instructions import (
     Run,
     parse_instruction,
 )
-from dockyard.dockerfile.nodes import ParsedDockerfile
+from dockyard.dockerfile.nodes import ParsedDockerfile, ParseWarning
 from dockyard.dockerfile.parser import gc_paused, parse
 from dockyard.dockerfile.shell import ShellLexer
 from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
@@ -63,6 +62,8 @@ PROXY_ARGS = frozenset(
         "all_proxy",
     }
 )
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_MOUNT_FROM = re.compile(r"(?:^|,)from=([^,]+)", re.IGNORECASE)
 _MACHINE_TO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 
 
@@ -138,7 +139,11 @@ class Scope:
         return expand_instruction(self, instruction)
 
     def apply(self, instruction: Instruction) -> Scope:
-        """The scope after an (expanded) instruction: only ENV and ARG change it."""
+        """The scope after an instruction expanded by ``expand``: only ENV and ARG change it.
+
+        For ARG, ``expand`` resolves each name's value (build argument, default or global
+        ARG); a name left without a value is declared but not set.
+        """
         if isinstance(instruction, Env):
             env = dict(self.env)
             image_env = dict(self.image_env)
@@ -149,21 +154,13 @@ class Scope:
         if isinstance(instruction, Arg):
             env = dict(self.env)
             args = dict(self.args)
-            for definition in instruction.args:
-                value = self._arg_value(definition)
-                if value is not None:
-                    env[definition.name] = value
-                    args[definition.name] = value
+            for definition in instruction.args:  # resolved by expand()
+                if definition.default is not None:
+                    if definition.name not in NON_ENV_ARGS:
+                        env[definition.name] = definition.default
+                    args[definition.name] = definition.default
             return Scope(env, self.image_env, args, self.context)
         return self
-
-    def _arg_value(self, definition: ArgDef) -> str | None:
-        build_args = self.context.build_args
-        if definition.name in build_args:
-            return build_args[definition.name]
-        if definition.default is not None:
-            return definition.default
-        return self.context.global_values.get(definition.name)
 
 
 @dataclass(frozen=True)
@@ -182,6 +179,7 @@ class Dockerfile:
     target: Stage
     build_args: Mapping[str, str]
     escape: str
+    warnings: tuple[ParseWarning, ...] = ()  # parser warnings and duplicate stage names
 
     def stage(self, name_or_index: str | int) -> Stage:
         if isinstance(name_or_index, int) or name_or_index.isdigit():
@@ -222,6 +220,8 @@ class Dockerfile:
         for entry in base_image_env:
             key, _, value = entry.partition("=")
             env[key] = value
+        if "PATH" not in env:  # BuildKit always sets PATH in the image config
+            env["PATH"] = DEFAULT_PATH
         return Scope(env, dict(env), {}, self._context)
 
     def steps(self, stage: Stage, scope: Scope) -> Iterator[Step]:
@@ -246,24 +246,11 @@ class Dockerfile:
 
     def _dependencies(self, stage: Stage) -> list[int]:
         found = [] if stage.base_stage is None else [stage.base_stage]
-        lexer = self._context.lexer
-        for instruction in stage.instructions:
-            references: list[str] = []
-            if isinstance(instruction, Copy) and instruction.from_:
-                references.append(instruction.from_)
-            elif isinstance(instruction, Run):
-                for spec in instruction.mount_specs:
-                    match = re.search(r"(?:^|,)from=([^,]+)", spec, re.IGNORECASE)
-                    if match:
-                        references.append(match.group(1))
-            for reference in references:
-                try:
-                    reference = lexer.expand_word(reference, self.global_args)
-                except WordExpansionError:
-                    continue
-                index = _stage_index(self.stages, reference, stage.index)
-                if index is not None:
-                    found.append(index)
+        names = {s.name: s.index for s in self.stages if s.name is not None}
+        for reference in _stage_references(stage):
+            index = _resolve_stage(reference, names)
+            if index is not None:
+                found.append(index)
         return found
 
     def unused_build_args(self) -> tuple[str, ...]:
@@ -277,16 +264,47 @@ class Dockerfile:
         )
 
 
-def _stage_index(stages: Sequence[Stage], reference: str, before: int) -> int | None:
-    """The index of an earlier stage named (or numbered) ``reference``, else None (an image)."""
+def _stage_references(stage: Stage) -> Iterator[str]:
+    """COPY --from and RUN --mount from= values of a stage, as written (never expanded)."""
+    for instruction in stage.instructions:
+        if isinstance(instruction, Copy) and instruction.from_:
+            yield instruction.from_
+        elif isinstance(instruction, Run):
+            for spec in instruction.mount_specs:
+                match = _MOUNT_FROM.search(spec)
+                if match:
+                    yield match.group(1)
+
+
+def _resolve_stage(reference: str, names: Mapping[str, int]) -> int | None:
+    """The stage a reference names (a number is an index), or None for an image."""
     if reference.isdigit():
-        index = int(reference)
-        return index if index < before else None
-    lowered = reference.lower()
-    for stage in stages[:before]:
-        if stage.name == lowered:
-            return stage.index
-    return None
+        return int(reference)
+    return names.get(reference.lower())
+
+
+def _check_copy_sources(stages: Sequence[Stage], names: Mapping[str, int]) -> None:
+    for stage in stages:
+        for instruction in stage.instructions:
+            if not isinstance(instruction, Copy) or not instruction.from_:
+                continue
+            index = _resolve_stage(instruction.from_, names)
+            if index is None:
+                continue
+            if index >= len(stages):
+                raise DockerfileError(
+                    f"invalid stage index {index}",
+                    instruction.location,
+                    f"stages are numbered 0 to {len(stages) - 1}",
+                )
+            if index >= stage.index:
+                current = stage.name or str(stage.index)
+                raise DockerfileError(
+                    f"cannot copy from stage {instruction.from_!r}, it needs to be defined "
+                    f"before current stage {current!r}",
+                    instruction.location,
+                    "move that stage above this one",
+                )
 
 
 def load_dockerfile(
@@ -345,7 +363,8 @@ def _load(
         )
 
     stages: list[Stage] = []
-    stage_names: dict[str, int] = {}
+    stage_names: dict[str, int] = {}  # the latest stage of each name so far, as BuildKit
+    warnings = list(parsed.warnings)
     for index, (from_, instructions) in enumerate(stage_parts):
         base = _expand_from_word(
             from_.base, from_, lexer, global_values, declared_globals, stage_parts
@@ -367,20 +386,22 @@ def _load(
                 name=from_.name,
                 base=base,
                 platform=platform or None,
-                base_stage=stage_names.get(base.lower()),
+                base_stage=stage_names.get(base),
                 from_=from_,
                 instructions=tuple(instructions),
             )
         )
         if from_.name is not None:
             if from_.name in stage_names:
-                raise DockerfileError(
-                    f"duplicate stage name {from_.name!r}",
-                    from_.location,
-                    f"stage {stage_names[from_.name]} already has this name",
+                warnings.append(
+                    ParseWarning(
+                        f"Duplicate stage name {from_.name!r}, stage names should be unique",
+                        from_.location.start_line,
+                    )
                 )
             stage_names[from_.name] = index
 
+    _check_copy_sources(stages, stage_names)
     chosen = stages[-1]
     if target is not None:
         matches = [s for s in stages if s.name == target.lower()]
@@ -398,6 +419,7 @@ def _load(
         target=chosen,
         build_args=build_args,
         escape=parsed.escape,
+        warnings=tuple(warnings),
     )
 
 
