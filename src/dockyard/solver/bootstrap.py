@@ -5,9 +5,9 @@ mirror this machine is configured with (``/etc/apt/sources.list.d/*.sources`` an
 ``/etc/apt/sources.list``; never a hard-coded host). Extra trusted CAs (an
 intercepting proxy's) go into the image's trust store and ``NODE_EXTRA_CA_CERTS``.
 The finished tree is cached under ``<store>/cache/bootstrap/<key>/`` (the key covers
-suite, mirror, packages and CA file), downloaded packages under ``.../debs``, so a
-second bootstrap only commits; the image is one layer with a Docker Hub-like config
-(``Cmd ["bash"]``, the default ``PATH``).
+suite, mirror, packages and CA file), downloaded packages in a machine-wide cache
+(:func:`package_cache_dir`), so a second bootstrap only commits. The image is one
+layer with a Docker Hub-like config (``Cmd ["bash"]``, the default ``PATH``).
 """
 
 from __future__ import annotations
@@ -144,6 +144,21 @@ def _validate(options: BootstrapOptions) -> None:
         raise BuildError("debootstrap is not installed", "install it: apt-get install debootstrap")
 
 
+def package_cache_dir() -> Path:
+    """Where debootstrap keeps downloaded .debs: shared by every store on the machine.
+
+    ``$DOCKYARD_CACHE/debootstrap``, else /var/cache/dockyard/debootstrap for root, else
+    ``$XDG_CACHE_HOME/dockyard/debootstrap``.
+    """
+    configured = os.environ.get("DOCKYARD_CACHE")
+    if configured:
+        return Path(configured) / "debootstrap"
+    if os.geteuid() == 0:
+        return Path("/var/cache/dockyard/debootstrap")
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "dockyard" / "debootstrap"
+
+
 def _cache_key(options: BootstrapOptions, mirror: str, ca_data: bytes | None) -> str:
     parts = {
         "version": 1,
@@ -169,7 +184,7 @@ def bootstrap(
     if options.refresh and tree_dir.exists():
         shutil.rmtree(tree_dir)
     if not (tree_dir / "complete").exists():
-        _build_tree(tree_dir, rootfs, cache / "debs", options, mirror, ca_data, say)
+        _build_tree(tree_dir, rootfs, package_cache_dir(), options, mirror, ca_data, say)
     else:
         say(f"using the cached {options.suite} tree ({tree_dir.name})")
     return _commit(store, options, rootfs, mirror, ca_data is not None, say)

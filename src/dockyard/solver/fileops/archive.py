@@ -20,12 +20,16 @@ import posixpath
 import stat
 import tarfile
 from collections.abc import Iterator
-from typing import IO, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from dockyard.errors import BuildError
 from dockyard.fs.safepath import resolve_in_root
 from dockyard.solver.fileops.plan import CopyAction
 from dockyard.solver.fileops.users import Owner
+from dockyard.solver.fileops.writes import mkdir_all
+
+if TYPE_CHECKING:
+    from dockyard.solver.fileops.copy import CopyStats
 
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
@@ -95,7 +99,7 @@ def is_archive(path: str) -> bool:
 
 
 def unpack_if_archive(
-    action: CopyAction, dest_path: str, dest_root: str, owner: Owner | None, stats: object
+    action: CopyAction, dest_path: str, dest_root: str, owner: Owner | None, stats: CopyStats
 ) -> bool:
     """Extract ``action``'s source into ``dest_path`` if it is an archive; else False."""
     tree = action.tree
@@ -106,15 +110,12 @@ def unpack_if_archive(
     path = tree.disk_path(source)
     if not is_archive(path):
         return False
-    from dockyard.solver.fileops.copy import mkdir_all
-
     dest = str(resolve_in_root(dest_root, dest_path))
     mkdir_all(dest, owner)
     with open_decompressed(path) as stream:
         assert stream is not None
         extract_tar(stream, dest, owner, name=action.source)
-    if hasattr(stats, "unpacked"):
-        stats.unpacked += 1
+    stats.unpacked += 1
     return True
 
 

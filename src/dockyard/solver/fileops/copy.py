@@ -18,7 +18,6 @@ can) on a small thread pool; Python touches no file bytes.
 
 from __future__ import annotations
 
-import errno
 import os
 import posixpath
 import stat
@@ -30,9 +29,10 @@ from pathlib import Path
 from dockyard.errors import BuildError
 from dockyard.fs.safepath import resolve_in_root
 from dockyard.solver.fileops.chmod import ModeChange
-from dockyard.solver.fileops.plan import CopyAction, CopyPlan, _matcher
+from dockyard.solver.fileops.plan import CopyAction, CopyPlan, pattern_matcher
 from dockyard.solver.fileops.tree import SourceTree, join
 from dockyard.solver.fileops.users import Owner, resolve_chown
+from dockyard.solver.fileops.writes import Job, copy_xattrs, mkdir_all, write_file, write_files
 
 COPY_WORKERS = 2
 _CHUNK = 1 << 30
@@ -67,7 +67,7 @@ def apply_copy(
         lookup_root = user_root if (use_user_root or user_root is not None) else dest_root
         owner = resolve_chown(plan.spec.chown, lookup_root)
     stats = CopyStats()
-    exclude = _matcher(plan.spec.excludes)
+    exclude = pattern_matcher(plan.spec.excludes)
     root = os.path.abspath(dest_root)
     try:
         for action in plan.actions:
@@ -83,32 +83,6 @@ def apply_copy(
             f"{'ADD' if plan.spec.add else 'COPY'} failed: {error.strerror}{where}"
         ) from error
     return stats
-
-
-def mkdir_all(path: str, owner: Owner | None) -> None:
-    """fsutil's MkdirAll: create missing directories 0755, chowned to ``owner``."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError as error:
-        raise BuildError(f"cannot create directory {path}: a parent is not a directory") from error
-    if st is not None:
-        if not stat.S_ISDIR(st.st_mode):
-            raise BuildError(f"cannot create directory {path}: a file is in the way")
-        return
-    parent = os.path.dirname(path.rstrip("/"))
-    if parent and parent != path:
-        mkdir_all(parent, owner)
-    try:
-        os.mkdir(path, 0o755)
-    except FileExistsError:
-        if os.path.isdir(path):
-            return
-        raise BuildError(f"cannot create directory {path}: a file is in the way") from None
-    os.chmod(path, 0o755)
-    if owner is not None:
-        os.lchown(path, owner.uid, owner.gid)
 
 
 @dataclass
@@ -131,7 +105,6 @@ class _Pending:
     done: bool = False
 
 
-_Job = tuple[str, str, os.stat_result, int, int, int]
 _BATCH = 128
 
 
@@ -147,7 +120,7 @@ class _Copier:
     dirs: list[_DirMeta] = field(default_factory=list)
     hardlinks: list[tuple[str, str, os.stat_result]] = field(default_factory=list)
     jobs: list[Future[None]] = field(default_factory=list)
-    batch: list[_Job] = field(default_factory=list)
+    batch: list[Job] = field(default_factory=list)
     pending_parents: list[_Pending] = field(default_factory=list)
     pool: ThreadPoolExecutor | None = None
 
@@ -155,7 +128,7 @@ class _Copier:
 
     def copy_action(self, action: CopyAction, dest_path: str) -> None:
         """fsutil ``Copy(srcRoot, src, dstRoot, dst)`` for one resolved source."""
-        self.include = _matcher(action.include)
+        self.include = pattern_matcher(action.include)
         head, tail = posixpath.split(dest_path)
         ensure = head if tail and tail != "." else dest_path
         mkdir_all(str(resolve_in_root(self.dest_root, ensure)), self.owner)
@@ -342,7 +315,7 @@ class _Copier:
         self.stats.files += 1
         self.stats.bytes += st.st_size
         if self.pool is None:
-            _write_file(*job)
+            write_file(*job)
             return
         self.batch.append(job)
         if len(self.batch) >= _BATCH:
@@ -350,7 +323,7 @@ class _Copier:
 
     def _flush(self) -> None:
         if self.batch and self.pool is not None:
-            self.jobs.append(self.pool.submit(_write_files, self.batch))
+            self.jobs.append(self.pool.submit(write_files, self.batch))
             self.batch = []
 
     def _copy_inline(self, action: CopyAction, target: str) -> None:
@@ -399,7 +372,7 @@ class _Copier:
         os.lchown(target, uid, gid)
         if not is_link:
             os.chmod(target, self._mode_of(st))
-        _copy_xattrs(tree.disk_path(source), target)
+        copy_xattrs(tree.disk_path(source), target)
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
     def _finish(self) -> None:
@@ -415,75 +388,3 @@ class _Copier:
             else:
                 os.utime(meta.target, ns=(meta.st.st_atime_ns, meta.st.st_mtime_ns))
         self.dirs.clear()
-
-
-def _write_files(jobs: list[_Job]) -> None:
-    for job in jobs:
-        _write_file(*job)
-
-
-def _write_file(
-    source: str, target: str, st: os.stat_result, uid: int, gid: int, bits: int
-) -> None:
-    try:
-        src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as error:
-        raise BuildError(f"cannot read {source}: {error.strerror}") from error
-    try:
-        dst = os.open(
-            target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-        )
-        try:
-            _copy_data(src, dst, st.st_size)
-            os.fchown(dst, uid, gid)
-            os.fchmod(dst, bits)
-            _copy_fd_xattrs(src, dst)
-            os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
-        finally:
-            os.close(dst)
-    finally:
-        os.close(src)
-
-
-def _copy_data(src: int, dst: int, size: int) -> None:
-    copied = 0
-    try:
-        while True:
-            count = os.copy_file_range(src, dst, _CHUNK)
-            if count == 0:
-                return
-            copied += count
-    except OSError as error:
-        if copied or error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EPERM):
-            raise
-    while chunk := os.read(src, 1 << 20):
-        os.write(dst, chunk)
-
-
-def _copy_fd_xattrs(src: int, dst: int) -> None:
-    try:
-        names = os.listxattr(src)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith("trusted.overlay."):
-            continue
-        try:
-            os.setxattr(dst, name, os.getxattr(src, name))
-        except OSError:
-            continue  # like BuildKit: xattr errors are logged, not fatal
-
-
-def _copy_xattrs(source: str, target: str) -> None:
-    try:
-        names = os.listxattr(source, follow_symlinks=False)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith("trusted.overlay."):
-            continue
-        try:
-            value = os.getxattr(source, name, follow_symlinks=False)
-            os.setxattr(target, name, value, follow_symlinks=False)
-        except OSError:
-            continue

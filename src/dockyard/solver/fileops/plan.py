@@ -148,7 +148,7 @@ def resolve_wildcards(tree: SourceTree, source: str, *, follow_links: bool) -> l
     return matches
 
 
-def _matcher(patterns: Sequence[str]) -> Matcher | None:
+def pattern_matcher(patterns: Sequence[str]) -> Matcher | None:
     if not patterns:
         return None
     from dockyard.dockerfile.ignore import IgnoreRules
@@ -187,7 +187,7 @@ def prepare_copy(
         spec.parents,
         spec.unpack,
     ]
-    exclude = _matcher(spec.excludes)
+    exclude = pattern_matcher(spec.excludes)
     for source in spec.sources:
         if spec.add and is_url(source):
             from dockyard.solver.fileops.fetch import fetch_url
@@ -277,7 +277,7 @@ def _action_key(action: CopyAction, hasher: ContentHasher, exclude: Matcher | No
     st = tree.lstat(resolved)
     if st is None:
         raise _not_found(action.source, tree)
-    include = _matcher(action.include)
+    include = pattern_matcher(action.include)
     if include is not None or exclude is not None:
         digest = hasher.filtered_digest(resolved, include, exclude)
     else:
