@@ -5,13 +5,14 @@ Heavy modules are imported inside the functions, so ``import dockyard.api`` stay
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from dockyard.archive import LoadedImage, SaveItem
     from dockyard.oci import ContainerConfig
+    from dockyard.solver.build import BuildResult
     from dockyard.store import CheckReport, DiskUsage, GcReport, Store, StoredImage
 
 
@@ -151,3 +152,58 @@ def inspect_container(name_or_id: str) -> dict[str, Any]:
     from dockyard.runtime.inspect import inspect_container as inspect
 
     return inspect(name_or_id)
+
+
+# building
+
+
+def build(
+    dockerfile: bytes | str,
+    context_dir: Path | str | None,
+    *,
+    tags: Sequence[str] = (),
+    dockerfile_path: Path | None = None,
+    dockerfile_name: str = "Dockerfile",
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    no_cache: bool = False,
+    pull: bool = False,
+    network: str = "default",
+    secrets: Mapping[str, Path] | None = None,
+    source_date_epoch: int | None = None,
+    progress: str = "plain",
+    store_root: Path | None = None,
+) -> BuildResult:
+    """Build a Dockerfile into an image in the store; returns its id and names.
+
+    ``progress`` is ``plain`` (BuildKit's plain output on stderr), ``rawjson`` or
+    ``quiet``. Raises ``DockerfileError`` for a bad Dockerfile and ``BuildError``
+    when a step fails (the store is left as it was, but for cached steps).
+    """
+    from dockyard.solver.build import BuildRequest, default_workers, run_build
+    from dockyard.solver.progress import Progress
+
+    text = dockerfile.encode() if isinstance(dockerfile, str) else dockerfile
+    request = BuildRequest(
+        dockerfile=text,
+        context_dir=Path(context_dir) if context_dir is not None else None,
+        dockerfile_path=dockerfile_path,
+        dockerfile_name=dockerfile_name,
+        tags=tuple(tags),
+        build_args=dict(build_args or {}),
+        target=target,
+        labels=dict(labels or {}),
+        no_cache=no_cache,
+        pull=pull,
+        network=network,
+        secrets=dict(secrets or {}),
+        source_date_epoch=source_date_epoch,
+        store_root=store_root,
+        workers=default_workers(),
+    )
+    reporter = Progress(progress)
+    try:
+        return run_build(request, reporter)
+    finally:
+        reporter.finish()

@@ -29,11 +29,10 @@ from .harness import (
 pytestmark = [pytest.mark.differential, pytest.mark.interop, pytest.mark.slow]
 
 CASES = all_cases()
+
+
 # Until `dockyard build` is on main (issue 4) the dockyard side cannot pass. Helper "build":
 # delete this marker when the build lands, so that mismatches fail CI.
-DOCKYARD_SIDE_XFAIL = pytest.mark.xfail(strict=False, reason="dockyard build lands with issue 4")
-
-
 @pytest.fixture(scope="session")
 def docker_results(busybox_docker_image: str, busybox_key: str) -> dict[str, dict[str, Any]]:
     """Docker's result for every case, built a few at a time (BuildKit runs them in parallel)."""
@@ -68,7 +67,6 @@ def test_docker_reference(case: Case, docker_results: dict[str, dict[str, Any]])
     assert not problems, "\n".join(problems)
 
 
-@DOCKYARD_SIDE_XFAIL
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_dockyard_matches_docker(
     case: Case,

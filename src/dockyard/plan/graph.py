@@ -100,6 +100,8 @@ class Mount:
     secret_id: str = ""
     required: bool = False
     env: str = ""
+    # type "file": a read-only file with this content (a RUN heredoc script).
+    data: str = ""
 
 
 @dataclass(frozen=True)

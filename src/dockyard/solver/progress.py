@@ -26,6 +26,8 @@ class Progress:
         self._partial: dict[str, bytes] = {}
         self._last: str | None = None
         self.tails: dict[str, list[str]] = {}
+        # (name, "source" | "step") of every named vertex, for the no-op replay.
+        self.steps: list[tuple[str, str]] = []
 
     def _number(self, key: str) -> int:
         number = self._numbers.get(key)
@@ -55,14 +57,16 @@ class Progress:
                 self._emit(key, name)
         self._last = key
 
-    def start(self, key: str, name: str) -> None:
+    def start(self, key: str, name: str, *, kind: str = "step") -> None:
         with self._lock:
+            self.steps.append((name, kind))
             self._switch(key, name)
             self._started[key] = time.monotonic()
             self._emit(key, name)
 
     def cached(self, key: str, name: str) -> None:
         with self._lock:
+            self.steps.append((name, "step"))
             self._switch(key, name)
             if key not in self._started:
                 self._emit(key, name)

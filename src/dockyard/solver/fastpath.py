@@ -1,0 +1,207 @@
+"""The no-op rebuild, answered without planning, mounting or even importing the engine.
+
+After a successful build, a *record* is written under ``<store>/buildcache/records/``,
+named by the hash of the request (Dockerfile bytes, context path, build args, target,
+labels, tags, network...). It lists the stat signature of every context entry the
+build could read (the .dockerignore-filtered walk: files and directories, so added and
+removed files show), the base images' manifest digests, and the image produced. A
+later identical request whose context, bases and names are all unchanged is the same
+build with every step cached: it prints the steps as CACHED and is done. Anything
+else -- a changed file, a moved tag, a missing blob, a racy timestamp -- falls back to
+the full build, which is cached step by step. Only ``os``, ``json`` and ``hashlib``
+are used here, so this path stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+RECORD_VERSION = 1
+# A file changed this close to the record's time could change again unnoticed
+# within the filesystem's timestamp granularity; such records are not written.
+RACY_NS = 100_000_000
+
+
+def store_root() -> str:
+    """The store root, by the store's rule (kept here to avoid importing the store)."""
+    explicit = os.environ.get("DOCKYARD_ROOT")
+    if explicit:
+        return explicit
+    if os.geteuid() == 0:
+        return "/var/lib/dockyard"
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return os.path.join(data_home, "dockyard")
+
+
+def request_key(
+    *,
+    dockerfile: bytes,
+    dockerfile_path: str | None,
+    context_dir: str | None,
+    build_args: Mapping[str, str],
+    target: str | None,
+    labels: Mapping[str, str],
+    network: str,
+    tags: Sequence[str],
+    source_date_epoch: int | None,
+    secrets: Iterable[str],
+) -> str:
+    fields = [
+        RECORD_VERSION,
+        hashlib.sha256(dockerfile).hexdigest(),
+        dockerfile_path,
+        context_dir,
+        sorted(build_args.items()),
+        target,
+        sorted(labels.items()),
+        network,
+        list(tags),
+        source_date_epoch,
+        sorted(secrets),
+    ]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def _record_path(root: str, key: str) -> str:
+    return os.path.join(root, "buildcache", "records", key[:40] + ".json")
+
+
+def _signature(path: str) -> list[int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid]
+
+
+def _index_names(root: str) -> dict[str, str]:
+    try:
+        with open(os.path.join(root, "index.json"), "rb") as source:
+            index = json.load(source)
+    except (OSError, ValueError):
+        return {}
+    names = {}
+    for entry in index.get("manifests") or ():
+        name = (entry.get("annotations") or {}).get("org.opencontainers.image.ref.name")
+        if name:
+            names[name] = entry.get("digest")
+    return names
+
+
+def _blob_exists(root: str, digest: str) -> bool:
+    algorithm, _, hexdigest = digest.partition(":")
+    return os.path.exists(os.path.join(root, "blobs", algorithm, hexdigest))
+
+
+def lookup(root: str, key: str, context_dir: str | None) -> dict[str, Any] | None:
+    """The record of an identical earlier build if nothing it depends on changed."""
+    try:
+        with open(_record_path(root, key), "rb") as source:
+            record: dict[str, Any] = json.load(source)
+    except (OSError, ValueError):
+        return None
+    if record.get("key") != key:
+        return None
+    names = _index_names(root)
+    for name, digest in record["bases"].items():
+        if names.get(name) != digest:
+            return None
+    for name in record["names"]:
+        if names.get(name) != record["manifest"]:
+            return None
+    if not all(_blob_exists(root, digest) for digest in record["blobs"]):
+        return None
+    for path, expected in record["files"]:
+        if _signature(path) != expected:
+            return None
+    if context_dir is not None:
+        prefix = context_dir.rstrip("/") + "/"
+        for relative, expected in record["context"]:
+            if _signature(prefix + relative if relative else context_dir) != expected:
+                return None
+    return record
+
+
+def replay(record: Mapping[str, Any], stream: TextIO, mode: str) -> None:
+    """Print the build's progress as BuildKit does for a fully cached build."""
+    if mode == "quiet":
+        return
+    lines = []
+    number = 0
+    for name, kind in record["steps"]:
+        number += 1
+        lines.append(
+            f"#{number} {name}\n#{number} {'DONE 0.0s' if kind == 'source' else 'CACHED'}\n"
+        )
+    number += 1
+    export = [f"#{number} exporting to image", f"#{number} writing image {record['image_id']} done"]
+    export += [f"#{number} naming to {name} done" for name in record["tags"]]
+    export.append(f"#{number} DONE 0.0s\n")
+    lines.append("\n".join(export))
+    if mode == "rawjson":
+        for line in "".join(lines).splitlines():
+            if line:
+                tag, _, text = line.partition(" ")
+                event = {"vertex": int(tag[1:]), "time": time.time(), "text": text}
+                stream.write(json.dumps(event) + "\n")
+    else:
+        stream.write("\n".join(lines) + "\n")
+    stream.flush()
+
+
+def write(
+    root: str,
+    key: str,
+    *,
+    context_dir: str | None,
+    context_entries: Iterable[tuple[str, os.stat_result]],
+    extra_files: Iterable[str],
+    bases: Mapping[str, str],
+    names: Sequence[str],
+    tags: Sequence[str],
+    manifest: str,
+    image_id: str,
+    blobs: Sequence[str],
+    steps: Sequence[tuple[str, str]],
+) -> bool:
+    """Write the record of a successful build; False when it would not be safe."""
+    started = time.time_ns()
+    context = []
+    for relative, st in context_entries:
+        if started - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+            return False
+        signature = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid]
+        context.append([relative, signature])
+    files = []
+    for path in extra_files:
+        found = _signature(path)
+        if found is not None and started - max(found[2], found[3]) < RACY_NS:
+            return False
+        files.append([path, found])
+    record = {
+        "key": key,
+        "context_dir": context_dir,
+        "context": context,
+        "files": files,
+        "bases": dict(bases),
+        "names": list(names),
+        "tags": list(tags),
+        "manifest": manifest,
+        "image_id": image_id,
+        "blobs": list(blobs),
+        "steps": [list(step) for step in steps],
+    }
+    path = _record_path(root, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as out:
+        json.dump(record, out)
+    os.replace(temporary, path)
+    return True
