@@ -84,6 +84,22 @@ def test_interactive_terminal(busybox: str, root: Path) -> None:
     assert_clean(root)
 
 
+def test_exec_with_a_terminal(busybox: str, root: Path) -> None:
+    assert dockyard("run", "-d", "--name", "box", busybox, "sleep", "300").returncode == 0
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child becomes dockyard on the pty
+        os.execv(sys.executable, [sys.executable, "-m", "dockyard", "exec", "-it", "box", "sh"])
+    try:
+        _read_until(fd, b"# ")
+        os.write(fd, b"tty; exit 6\n")
+        assert b"/dev/pts/" in _read_until(fd, b"/dev/pts/")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 6
+    finally:
+        os.close(fd)
+    assert dockyard("rm", "-f", "box").returncode == 0
+
+
 def test_init_is_pid_one(busybox: str, root: Path) -> None:
     result = dockyard(
         "run", "--rm", "--init", busybox, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"

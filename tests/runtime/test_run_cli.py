@@ -169,6 +169,17 @@ def test_memory_limit_oom_visible_in_inspect(busybox: str, root: Path) -> None:
     assert_clean(root)
 
 
+def test_cpu_and_memory_limits_reach_the_cgroup(busybox: str, root: Path) -> None:
+    script = (
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us "
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+    )
+    result = dockyard(
+        "run", "--rm", "--cpus", "1.5", "--memory", "64m", busybox, "sh", "-c", script
+    )
+    assert result.stdout.split() == ["150000", "100000", str(64 * 1024 * 1024)]
+
+
 def test_pids_limit(busybox: str, root: Path) -> None:
     script = "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all-started"
     result = dockyard("run", "--rm", "--pids-limit", "4", busybox, "sh", "-c", script)
