@@ -55,6 +55,9 @@ class Case:
     skip: tuple[str, ...]
     checks: tuple[dict[str, Any], ...]
     config_checks: dict[str, Any]
+    # A known difference of dockyard's, reported and not fixed yet: the comparison is
+    # expected to fail (strictly: once it passes, delete dockyard_xfail from case.toml).
+    dockyard_xfail: str | None = None
 
     @property
     def tag(self) -> str:
@@ -105,6 +108,7 @@ def load_case(directory: Path) -> Case:
         skip=tuple(spec.get("skip", [])),
         checks=tuple(spec.get("check", [])),
         config_checks=dict(spec.get("config", {})),
+        dockyard_xfail=spec.get("dockyard_xfail"),
     )
 
 
