@@ -113,12 +113,26 @@ def disk_usage(root: str | Path | None = None) -> DiskUsage:
         return store.df()
 
 
-def prune(all_unused: bool = False, root: str | Path | None = None) -> tuple[list[str], GcReport]:
-    """Remove dangling (or all unused) images, then unreferenced blobs and layers."""
+def prune(
+    all_unused: bool = False,
+    root: str | Path | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> tuple[list[str], GcReport]:
+    """Remove what killed builds left, dangling (or all unused) images, then every blob
+    and unpacked layer no name or lease reaches. ``on_wait`` is called when other
+    dockyard commands hold the store and collection has to wait for them."""
+    from dockyard.solver.workarea import cleanup_stale
+
     with open_store(root) as store:
+        cleanup_stale(store.root)
         removed = [str(d) for d in store.prune_images(all_unused)]
         store.close()  # gc waits for every holder, including ourselves
-        return removed, store.gc()
+        report = store.gc(blocking=False)
+        if report.skipped:
+            if on_wait is not None:
+                on_wait()
+            report = store.gc()
+        return removed, report
 
 
 # bootstrap

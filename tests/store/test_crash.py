@@ -114,3 +114,30 @@ def test_concurrent_tags_and_loads_lose_nothing(tmp_path: Path) -> None:
     index = json.loads((root / "index.json").read_text())
     assert len(index["manifests"]) == 19
     _assert_clean(root)
+
+
+def test_prune_waits_for_a_command_that_holds_the_store(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    with Store.open(root) as store:
+        orphan = store.write_blob(b"nobody names me", "application/octet-stream")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom dockyard.store import Store\n"
+         f"store = Store.open({str(root)!r}); store.hold(); print('held', flush=True)\n"
+         "sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "held\n"
+    prune = subprocess.Popen([sys.executable, "-m", "dockyard", "system", "prune", "-f"],
+                             env={**ENV_BASE, "DOCKYARD_ROOT": str(root)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert prune.stderr is not None
+    assert b"waiting for running dockyard commands" in prune.stderr.readline()
+    with Store.open(root) as store:
+        assert store.has_blob(orphan.digest)  # nothing deleted while the holder runs
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    holder.wait()
+    assert prune.wait() == 0
+    with Store.open(root) as store:
+        assert not store.has_blob(orphan.digest)

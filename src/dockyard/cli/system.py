@@ -49,7 +49,11 @@ def prune_images(all_unused: bool, force: bool, system: bool = False) -> int:
         what = f"{what}, and every unreferenced blob and unpacked layer"
     if not _confirm(f"This will remove {what}.", force):
         return 0
-    removed, report = api.prune(all_unused)
+
+    def waiting() -> None:
+        print("waiting for running dockyard commands to release the store…", file=sys.stderr)
+
+    removed, report = api.prune(all_unused, on_wait=waiting)
     if removed:
         print("Deleted Images:")
         for image_id in removed:
