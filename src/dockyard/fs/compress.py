@@ -39,7 +39,7 @@ CHUNK = 1 << 20  # the gzip block size: part of the output format, never change 
 GZIP_LEVEL = 2  # ISA-L's default trade-off between speed and ratio
 ZSTD_LEVEL = 3
 _WINDOW = 1 << 15
-_IN_FLIGHT = 4
+_IN_FLIGHT = 8
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -221,10 +221,16 @@ def compress_tar(
 ) -> LayerBlob:
     """Compress an existing uncompressed tar stream into a layer blob (one pass)."""
     sink = LayerSink(out, compression)
+    readinto = getattr(tar_stream, "readinto", None)
     try:
         while True:
             buffer = sink.buffer()
-            count = tar_stream.readinto(buffer)  # type: ignore[attr-defined]
+            if readinto is not None:
+                count = readinto(buffer)
+            else:
+                data = tar_stream.read(len(buffer))
+                count = len(data)
+                buffer[:count] = data
             if not count:
                 break
             sink.commit(count)

@@ -28,6 +28,8 @@ import hashlib
 import os
 import shutil
 import stat
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -66,9 +68,13 @@ class UnpackResult:
 
 
 class _HashingReader:
+    """Reads the tar stream and hashes it on a helper thread (sha256 drops the GIL)."""
+
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self.hasher = hashlib.sha256()
+        self._hasher = hashlib.sha256()
+        self._hashing: deque[Future[None]] = deque()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-unpack")
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -83,13 +89,23 @@ class _HashingReader:
                 f"cannot unpack layer: corrupt compressed data ({error})",
                 "the layer blob is corrupt; pull or load the image again",
             ) from error
-        self.hasher.update(data)
+        self._hashing.append(self._pool.submit(self._hasher.update, data))
+        while len(self._hashing) > 4:
+            self._hashing.popleft().result()
         self.size += len(data)
         return data
 
     def drain(self) -> None:
         while self.read(CHUNK):
             pass
+
+    def digest(self) -> Digest:
+        while self._hashing:
+            self._hashing.popleft().result()
+        return Digest.from_hasher(self._hasher)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def unpack_layer(stream: BinaryIO, root: Path | str, *, mode: UnpackMode = "apply") -> UnpackResult:
@@ -104,8 +120,8 @@ def unpack_layer(stream: BinaryIO, root: Path | str, *, mode: UnpackMode = "appl
     if not os.path.isdir(root_text):
         raise UnpackError(f"cannot unpack layer: {root_text} is not a directory")
     layer = open_layer(stream)
+    hashing = _HashingReader(layer)
     try:
-        hashing = _HashingReader(layer)
         reader = TarReader(hashing)  # type: ignore[arg-type]
         unpacker = _Unpacker(root_text, mode)
         entries = 0
@@ -114,6 +130,7 @@ def unpack_layer(stream: BinaryIO, root: Path | str, *, mode: UnpackMode = "appl
             entries += 1
         unpacker.finish()
         hashing.drain()
+        diff_id = hashing.digest()
     except OSError as error:
         raise UnpackError(
             f"cannot unpack layer into {root_text}: {error.filename or ''}: {error.strerror}"
@@ -121,8 +138,9 @@ def unpack_layer(stream: BinaryIO, root: Path | str, *, mode: UnpackMode = "appl
     except EOFError as error:
         raise UnpackError(f"cannot unpack layer: {error}", "the layer is truncated") from error
     finally:
+        hashing.close()
         layer.close()
-    return UnpackResult(Digest.from_hasher(hashing.hasher), hashing.size, entries)
+    return UnpackResult(diff_id, hashing.size, entries)
 
 
 def _clean(name: str, what: str) -> list[str]:
