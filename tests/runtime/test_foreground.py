@@ -64,6 +64,19 @@ def test_sigkill_after_the_stop_timeout(busybox: str, root: Path) -> None:
     assert_clean(root)
 
 
+def test_second_interrupt_kills_at_once(busybox: str, root: Path) -> None:
+    child = _start(
+        "run", "--rm", "--stop-timeout", "600", busybox, "sh", "-c", "echo ready; exec sleep 300"
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == b"ready\n"
+    child.send_signal(signal.SIGINT)
+    time.sleep(1)  # two separate presses, not one coalesced pending signal
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=60) == 137
+    assert_clean(root)
+
+
 def test_interactive_terminal(busybox: str, root: Path) -> None:
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child becomes dockyard on the pty

@@ -184,6 +184,11 @@ def _run(args: argparse.Namespace) -> int:
         interactive=args.interactive,
         stop_timeout=args.stop_timeout,
     )
+    if options.publish and options.network != "private":
+        print(
+            f"warning: published ports are discarded with --network {options.network}",
+            file=sys.stderr,
+        )
     image = _image_info(args.image, rootfs=args.rootfs)
     record = create_container(image, options)
     if image.id:

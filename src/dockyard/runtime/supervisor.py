@@ -224,6 +224,7 @@ class Supervisor:
         save_state(self.directory, self.state)
         with self._lock:
             stop_now = self._stop_requested
+            self._stop_requested = False  # asked before there was a process: ask now
         if stop_now:
             self.request_stop()
 
@@ -240,10 +241,15 @@ class Supervisor:
     # -- running --------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Send the stop signal, then SIGKILL after the stop timeout."""
+        """Send the stop signal, then SIGKILL after the stop timeout (at once when
+        asked a second time: a second Ctrl-C)."""
         with self._lock:
+            again = self._stop_requested
             self._stop_requested = True
         if self.container.pid is None:
+            return
+        if again:
+            self.container.kill(signal.SIGKILL)
             return
         self.container.kill(self.record.stop_signal)
         timer = threading.Timer(self.record.stop_timeout, self.container.kill, (signal.SIGKILL,))
