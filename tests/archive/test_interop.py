@@ -172,3 +172,37 @@ def test_skopeo_and_umoci_read_the_store(
     assert config["process"]["args"] == ["cat", "/etc/greeting"]
     with Store.open(root) as store:
         assert store.check().clean
+
+
+def test_inspect_matches_docker_for_a_loaded_image(
+    root: Path, tmp_path: Path, docker_names: list[str]
+) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        'FROM scratch\nCOPY Dockerfile /\nENV A=1 B="two words"\nWORKDIR /srv\nUSER 1000:1000\n'
+        "EXPOSE 8080 53/udp\nVOLUME /data\nLABEL org.example=yes\nSTOPSIGNAL SIGINT\n"
+        'ENTRYPOINT ["/bin/app"]\nCMD ["--serve"]\n'
+    )
+    name = _unique(docker_names, "inspect")
+    docker("build", "--network", "host", "-q", "-t", name, str(context))
+    archive = tmp_path / "saved.tar"
+    docker("save", "-o", str(archive), name)
+    dockyard("load", "-i", str(archive), root=root)
+    theirs = json.loads(docker("image", "inspect", name))[0]
+    [ours] = json.loads(dockyard("inspect", name, root=root).stdout)
+    for key in ("Id", "RepoTags", "Architecture", "Os", "RootFS", "Created", "Author"):
+        assert ours[key] == theirs[key], key
+    for key in (
+        "User",
+        "ExposedPorts",
+        "Env",
+        "Cmd",
+        "Entrypoint",
+        "Volumes",
+        "WorkingDir",
+        "Labels",
+        "StopSignal",
+        "OnBuild",
+    ):
+        assert ours["Config"].get(key) == theirs["Config"].get(key), key
