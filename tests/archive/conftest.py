@@ -9,12 +9,16 @@ import pytest
 
 from dockyard.store import Store
 
-from .helpers import busybox_tree, dockyard
+from .helpers import busybox_tree, dockyard, validate_all
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "store"
+def root(tmp_path: Path) -> Iterator[Path]:
+    """The test's store root; every image left in it is validated at teardown."""
+    yield tmp_path / "store"
+    validate_all(tmp_path / "store")
+    for other in tmp_path.glob("other*"):
+        validate_all(other)
 
 
 @pytest.fixture

@@ -12,11 +12,22 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from dockyard.store import Store, validate_image
+
 BUSYBOX = Path("/bin/busybox")
 APPLETS = ("sh", "echo", "cat", "ls", "true", "env")
 
 # A tree entry: (kind, mode, uid, gid, content digest / link target / "").
 Entry = tuple[str, int, int, int, str]
+
+
+def validate_all(root: Path) -> None:
+    """validate_image on every image a test left in a store."""
+    if not (root / "index.json").exists():
+        return
+    with Store.open(root) as store:
+        for image in store.images():
+            validate_image(store, image)
 
 
 def dockyard(

@@ -233,3 +233,43 @@ def test_ensure_unpacked_gives_an_overlay_lowerdir_once(store: Store, busybox_di
         busybox_dir / "bin/busybox"
     ).read_bytes()
     assert store.check().clean
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only, non-seekable stream (like stdout into a pipe)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: bytes) -> int:  # type: ignore[override]
+        self.data += chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_save_a_gzip_layer_of_unknown_size(
+    store: Store, busybox_dir: Path, tmp_path: Path, seekable: bool
+) -> None:
+    tar = tar_of_dir(busybox_dir)
+    with store.layer_writer() as writer:
+        writer.stream.write(gzip.compress(tar))
+        layer = writer.commit(Digest.of_bytes(tar))  # size unknown, as fs's writer gives it
+    config = ImageConfig().with_diff_ids((layer.diff_id,))
+    store.commit_image(config, [layer], ["dyst/unknown"])
+    if seekable:
+        with open(tmp_path / "out.tar", "wb") as out:
+            save(store, ["dyst/unknown"], out)
+        data = (tmp_path / "out.tar").read_bytes()
+    else:
+        pipe = _Pipe()
+        save(store, ["dyst/unknown"], pipe)  # type: ignore[arg-type]
+        data = bytes(pipe.data)
+    members = _members(data)
+    assert members[f"blobs/sha256/{layer.diff_id.hex}"] == tar
+    assert store.image("dyst/unknown").layers[0].uncompressed_size == len(tar)
+    with Store.open(tmp_path / "other") as other:
+        load(other, io.BytesIO(data))
+        validate_image(other, other.image("dyst/unknown"))

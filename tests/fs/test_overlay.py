@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fs_helpers import inventory, make_rich_tree
 
-from dockyard.errors import MountError
+from dockyard.errors import LayerError, MountError
 from dockyard.fs import (
     mount_overlay,
     overlay,
@@ -163,3 +163,12 @@ def test_mount_errors_are_mount_errors(tmp_path: Path) -> None:
         unmount(tmp_path)
     with pytest.raises(MountError, match="contains"):
         mount_overlay([tmp_path / "a:b", tmp_path / "c"], tmp_path)
+
+
+def test_redirect_entries_in_an_upper_are_refused(tmp_path: Path) -> None:
+    upper = tmp_path / "upper"
+    (upper / "renamed").mkdir(parents=True)
+    os.setxattr(upper / "renamed", "trusted.overlay.redirect", b"/original")
+    with pytest.raises(LayerError, match="redirect or metacopy"):
+        write_layer(upper, io.BytesIO(), kind="overlay-upper")
+    assert write_layer(upper, io.BytesIO(), kind="tree").size > 0  # a tree is just a tree

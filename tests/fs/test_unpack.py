@@ -275,6 +275,15 @@ def test_overlay_mode_makes_overlay_whiteouts(tmp_path: Path) -> None:
     assert not any(".wh." in path.name for path in root.rglob("*"))
 
 
+def test_overlay_mode_root_is_world_readable(tmp_path: Path) -> None:
+    root = tmp_path / "layer"
+    root.mkdir(mode=0o700)
+    unpack_layer(tar_stream(_file("f")), root, mode="overlay")
+    assert os.stat(root).st_mode & 0o7777 == 0o755
+    unpack_layer(tar_stream(entry(".", DIR, mode=0o750)), root, mode="overlay")
+    assert os.stat(root).st_mode & 0o7777 == 0o750
+
+
 def test_directory_mtimes_are_set_last(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()

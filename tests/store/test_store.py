@@ -143,6 +143,7 @@ def test_failed_unpack_leaves_nothing(store: Store) -> None:
     assert os.listdir(store.layers_dir) == []
 
 
+@pytest.mark.corrupts_store
 def test_check_is_clean_then_finds_corruption(store: Store) -> None:
     image = make_image(store, ("app",))
     store.ensure_unpacked(image.diff_ids[1], tar_unpacker)

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from dockyard.digest import Digest
 from dockyard.errors import ArchiveError, StoreError
 from dockyard.oci import Descriptor, ImageReference, Index, Manifest, canonical, media
-from dockyard.store import Store, StoredImage
+from dockyard.store import Layer, Store, StoredImage
 from dockyard.store.store import OCI_LAYOUT
 
 from .load import uncompressed_size
@@ -67,6 +67,7 @@ def _index_entry(manifest: Descriptor, name: ImageReference | None) -> Descripto
 
 def _write_docker(store: Store, items: Sequence[SaveItem], tar: TarWriter) -> None:
     written: set[Digest] = set()
+    sizes: dict[Digest, int] = {}
     manifest_json = []
     repositories: dict[str, dict[str, str]] = {}
     index_entries: list[Descriptor] = []
@@ -81,16 +82,24 @@ def _write_docker(store: Store, items: Sequence[SaveItem], tar: TarWriter) -> No
         layers = []
         for layer in image.layers:
             name = blob_name(layer.diff_id)
-            size = uncompressed_size(store, layer)
-            layers.append(Descriptor(media.OCI_LAYER, layer.diff_id, size))
-            if layer.diff_id in written:
+            if layer.diff_id in sizes:
+                layers.append(Descriptor(media.OCI_LAYER, layer.diff_id, sizes[layer.diff_id]))
                 continue
-            written.add(layer.diff_id)
-            if media.compression_of(layer.descriptor.media_type):
-                with store.open_layer(layer) as stream:
-                    tar.add_stream(name, stream, size)
-            else:
+            if not media.compression_of(layer.descriptor.media_type):
                 tar.add_file(name, store.blob_path(layer.digest))
+                size = layer.descriptor.size
+            else:
+                # Unknown uncompressed size: patch the header afterwards (seekable output)
+                # or count it in a first pass (a pipe).
+                known = layer.uncompressed_size
+                if known is None and not tar.seekable():
+                    known = uncompressed_size(store, layer)
+                with store.open_layer(layer) as stream:
+                    size = tar.add_stream(name, stream, known)
+                if layer.uncompressed_size is None:
+                    store.record_layer(Layer(layer.descriptor, layer.diff_id, size))
+            sizes[layer.diff_id] = size
+            layers.append(Descriptor(media.OCI_LAYER, layer.diff_id, size))
         if image.id not in written:
             written.add(image.id)
             tar.add_bytes(blob_name(image.id), image.config_bytes)

@@ -183,22 +183,54 @@ class TarWriter:
             return
         self._copy_stream(source, size)
 
-    def _copy_stream(self, source: BinaryIO, size: int) -> None:
-        remaining = size
-        while remaining > 0:
-            chunk = source.read(min(CHUNK, remaining))
-            if not chunk:
+    def _copy_stream(self, source: BinaryIO, size: int) -> int:
+        """Copy up to ``size`` bytes (``-1``: to the end) with one reused buffer."""
+        view = memoryview(bytearray(CHUNK))
+        readinto = getattr(source, "readinto", None)
+        copied = 0
+        while size < 0 or copied < size:
+            want = CHUNK if size < 0 else min(CHUNK, size - copied)
+            if readinto is not None:
+                count = readinto(view[:want])
+                chunk: memoryview | bytes = view[:count]
+            else:
+                chunk = source.read(want)
+                count = len(chunk)
+            if not count:
+                if size < 0:
+                    break
                 raise ArchiveError("a blob was truncated while it was being saved")
             self._out.write(chunk)
-            remaining -= len(chunk)
+            copied += count
+        return copied
 
-    def add_stream(self, name: str, source: BinaryIO, size: int) -> None:
-        """Copy exactly ``size`` bytes of a stream (a decompressed layer)."""
-        self._header(name, size, tarfile.REGTYPE, 0o644)
-        self._copy_stream(source, size)
-        if source.read(1):
-            raise ArchiveError(f"{name}: more data than its recorded size")
+    def add_stream(self, name: str, source: BinaryIO, size: int | None) -> int:
+        """Copy a stream (a decompressed layer). Without a known ``size`` the output
+        must be seekable: the header is written again once the size is known."""
+        if size is None:
+            start = self._out.tell()
+            self._header(name, 0, tarfile.REGTYPE, 0o644)
+            header_end = self._out.tell()
+            size = self._copy_stream(source, -1)
+            end = self._out.tell()
+            self._out.seek(start)
+            self._header(name, size, tarfile.REGTYPE, 0o644)
+            if self._out.tell() != header_end:
+                raise ArchiveError(f"{name}: tar header changed length")
+            self._out.seek(end)
+        else:
+            self._header(name, size, tarfile.REGTYPE, 0o644)
+            self._copy_stream(source, size)
+            if source.read(1):
+                raise ArchiveError(f"{name}: more data than its recorded size")
         self._pad(size)
+        return size
+
+    def seekable(self) -> bool:
+        try:
+            return self._out.seekable()
+        except (AttributeError, ValueError):
+            return False
 
     def close(self) -> None:
         self._out.write(b"\0" * (_BLOCK * 2))

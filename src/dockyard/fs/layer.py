@@ -44,6 +44,8 @@ LayerKind = Literal["tree", "overlay-upper"]
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
+# An upper dir holding these only makes sense together with its lower layers.
+_UNDIFFABLE_XATTRS = frozenset({"trusted.overlay.redirect", "trusted.overlay.metacopy"})
 _PRIVATE_XATTRS = ("trusted.overlay.", "user.overlay.", "security.selinux")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -140,6 +142,12 @@ class _TreeWriter:
             self._write_header(whiteout, REGULAR, st, mode=0o600)
             return False
         xattr_names, xattrs = _read_xattrs(full)
+        if self._overlay and _UNDIFFABLE_XATTRS.intersection(xattr_names):
+            raise LayerError(
+                f"cannot write layer: {full} is a redirect or metacopy entry of overlayfs",
+                "mount build snapshots with dockyard.fs.mount_overlay (redirect_dir=off, "
+                "metacopy=off) so that the upper directory is a plain diff",
+            )
         if kind == stat.S_IFDIR:
             self._write_header(name + b"/", DIRECTORY, st, xattrs=xattrs)
             if self._overlay and OVERLAY_OPAQUE_XATTR in xattr_names:

@@ -17,8 +17,9 @@ dropped (they would change what an overlay mount shows).
 
 Modes: ``apply`` flattens (whiteouts delete what earlier layers put there);
 ``overlay`` builds an overlay lowerdir in an empty root (``.wh.NAME`` becomes a 0/0
-character device, ``.wh..wh..opq`` the ``trusted.overlay.opaque=y`` xattr).
-Following the OCI spec, a whiteout never hides an entry of its own layer.
+character device, ``.wh..wh..opq`` the ``trusted.overlay.opaque=y`` xattr; the root
+gets mode 0755 unless the layer carries a ``./`` entry). Following the OCI spec, a
+whiteout never hides an entry of its own layer.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def unpack_layer(stream: BinaryIO, root: Path | str, *, mode: UnpackMode = "appl
     root_text = os.path.abspath(root)
     if not os.path.isdir(root_text):
         raise UnpackError(f"cannot unpack layer: {root_text} is not a directory")
+    if mode == "overlay":
+        # A lowerdir's root is the container's "/" unless a layer says otherwise;
+        # the store's temporary directories are 0700.
+        os.chmod(root_text, 0o755)
     layer = open_layer(stream)
     hashing = _HashingReader(layer)
     try:
