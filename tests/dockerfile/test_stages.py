@@ -125,9 +125,9 @@ def test_proxy_args_need_no_declaration_and_stay_out_of_args() -> None:
 def test_expansion_per_instruction() -> None:
     text = (
         "FROM a\n"
-        "ENV D=/dst U=app P='8080 9090' F=build M=0755\n"
+        f"ENV D=/dst U=app P='8080 9090' F=build M=0755 H={'ab' * 32}\n"
         "COPY --from=$F --chown=$U --chmod=$M src-$U $D/\n"
-        "ADD --checksum=sha256:$U http://x/$U.tgz $D\n"
+        f"ADD --checksum=sha256:$H http://x/$U.tgz $D\n"
         "EXPOSE $P 22\n"
         "LABEL $U=$D\n"
         "USER $U\n"
@@ -145,7 +145,7 @@ def test_expansion_per_instruction() -> None:
         "/dst/",
     )
     assert isinstance(add, Add)
-    assert (add.checksum, add.sources) == ("sha256:app", ("http://x/app.tgz",))
+    assert (add.checksum, add.sources) == ("sha256:" + "ab" * 32, ("http://x/app.tgz",))
     assert isinstance(expose, Expose)
     assert expose.ports == ("8080", "9090", "22")
     assert isinstance(label, Label)
@@ -243,3 +243,9 @@ def test_duplicate_stage_names_warn_and_the_latest_wins() -> None:
 def test_stage_base_names_are_matched_as_written() -> None:
     df = load_dockerfile("FROM a AS build\nFROM Build\n")
     assert df.stages[1].base_stage is None  # BuildKit looks the base up without lower-casing
+
+
+def test_add_checksum_must_be_a_digest() -> None:
+    df = load_dockerfile("FROM a\nARG SUM=sha256:abc\nADD --checksum=$SUM http://x/y /y\n")
+    with pytest.raises(DockerfileError, match="invalid checksum digest format"):
+        walk(df)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dockyard.dockerfile.gotext import go_quote
+from dockyard.dockerfile.gotext import go_quote, go_trim_space
 from dockyard.dockerfile.nodes import Node, ParsedDockerfile
+from dockyard.dockerfile.parser import trim_continuation
 
 
 def dump_node(node: Node) -> str:
@@ -31,9 +32,11 @@ def render(parsed: ParsedDockerfile) -> str:
     if not out and parsed.nodes and parsed.nodes[0].original.startswith("\ufeff"):
         out.append("\n")  # a first-line BOM would be removed
     for node in parsed.nodes:
-        if not node.original:
-            # A lone escape token at the end of the file is an instruction without words.
-            out.append(parsed.escape)
+        text = node.original
+        if not go_trim_space(text) or not trim_continuation(text, parsed.escape)[1]:
+            # Only a continuation that runs into the end of the file gives such a line
+            # (empty, or ending in an escape token): write it the same way.
+            out.append(text + parsed.escape)
             continue
         out.append(node.original + "\n")
         for heredoc in node.heredocs:

@@ -12,6 +12,7 @@ processing, as BuildKit's ExpandRaw does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,11 @@ NON_ENV_ARGS = frozenset({"BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAG
 
 
 def expand_instruction(scope: Scope, instruction: Instruction) -> Instruction:
-    expander = _EXPANDERS.get(type(instruction))
+    kind = type(instruction)
+    expander = _EXPANDERS.get(kind)
     if expander is None:
+        return instruction
+    if kind is not Arg and not _may_change(instruction, scope.context.lexer.escape):
         return instruction
     try:
         return expander(scope, instruction)
@@ -74,6 +78,14 @@ def _expand_contents(
                 raise error.with_location(loc) from None
         expanded.append(SourceContent(content.path, data, content.expand))
     return tuple(expanded)
+
+
+def _may_change(instruction: Instruction, escape: str) -> bool:
+    """Whether expansion can change any word: only ``$``, quotes and escapes do anything."""
+    original = instruction.original
+    if "$" in original or "'" in original or '"' in original or escape in original:
+        return True
+    return any(content.expand for content in getattr(instruction, "contents", ()))
 
 
 def _with(instr: Instruction, **changes: object) -> Instruction:
@@ -145,7 +157,31 @@ def _expand_copy(scope: Scope, instr: Instruction) -> Instruction:
     assert isinstance(expanded, Copy | Add)
     if expanded.chmod is not instr.chmod:
         _check_chmod(expanded.chmod, loc)
+    if isinstance(expanded, Add) and expanded.checksum is not None:
+        _check_digest(expanded.checksum, loc)
     return expanded
+
+
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def _check_digest(checksum: str, loc: SourceLocation) -> None:
+    """ADD --checksum must be a digest (BuildKit's digest.Parse)."""
+    algorithm, _, encoded = checksum.partition(":")
+    length = _DIGEST_LENGTHS.get(algorithm)
+    valid = (
+        _DIGEST.match(checksum) is not None
+        and length is not None
+        and len(encoded) == length
+        and all(c in "0123456789abcdef" for c in encoded)
+    )
+    if not valid:
+        raise DockerfileError(
+            f"invalid checksum digest format: {checksum!r}",
+            loc,
+            "write --checksum=sha256:<64 hex digits>",
+        )
 
 
 def _check_chmod(chmod: str | None, loc: SourceLocation) -> None:
