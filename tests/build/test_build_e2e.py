@@ -320,3 +320,23 @@ def test_dockerfile_and_context_from_stdin_and_containerfile(
     outside.write_text(f"FROM {build_env.base}\nCOPY b.txt /c.txt\n")
     build_env.build(context, "-t", "e2e:dash-f", "-f", str(outside))
     assert "c.txt" in image_files(build_env, "e2e:dash-f")
+
+
+def test_source_date_epoch_gives_reproducible_images(
+    build_env: BuildEnv, make_context: MakeContext, base_store: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    context = make_context(
+        f"FROM {build_env.base}\nCOPY a.txt /a.txt\nRUN echo hi > /now && mkdir /made\n",
+        {"a.txt": "a\n"},
+    )
+    other_root = tmp_path / "other-root"
+    subprocess.run(["cp", "-a", str(base_store), str(other_root)], check=True)
+    other = BuildEnv(other_root, build_env.base)
+    first = build_env.build(context, "-q", "--build-arg", "SOURCE_DATE_EPOCH=1700000000")
+    time.sleep(1.1)
+    second = other.build(context, "-q", "--build-arg", "SOURCE_DATE_EPOCH=1700000000")
+    assert first.stdout.strip() == second.stdout.strip()
+    config = image_config(build_env, first.stdout.strip())
+    assert config["created"] == "2023-11-14T22:13:20Z"

@@ -99,7 +99,6 @@ class ImageResolver:
 def run_build(request: BuildRequest, progress: Progress) -> BuildResult:
     from dockyard.plan.convert import plan_build
     from dockyard.solver.cache import BuildCache
-    from dockyard.solver.exec_op import kill_own_containers
     from dockyard.solver.export import commit
     from dockyard.solver.scheduler import Scheduler
     from dockyard.solver.solve import SolveOptions, VertexSolver, rfc3339
@@ -141,7 +140,7 @@ def run_build(request: BuildRequest, progress: Progress) -> BuildResult:
             solver.solve,
             workers=request.workers,
             cancel=cancel,
-            on_cancel=lambda: kill_own_containers(store.root),
+            on_cancel=lambda: _kill_own_containers(store.root),
         )
         try:
             (result,) = scheduler.run([plan.target.vertex])
@@ -177,6 +176,12 @@ def run_build(request: BuildRequest, progress: Progress) -> BuildResult:
             cached_steps=sum(1 for item in steps if item.cached),
             total_steps=len(steps),
         )
+
+
+def _kill_own_containers(root: Path) -> None:
+    from dockyard.solver.exec_op import kill_own_containers
+
+    kill_own_containers(root)
 
 
 def fast_key(request: BuildRequest) -> str:

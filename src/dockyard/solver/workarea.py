@@ -82,8 +82,23 @@ class WorkArea:
         remove_tree(self.path)
 
 
+def _has_entries(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
 def cleanup_stale(root: Path) -> list[str]:
     """Remove what killed builds left: mounts, work directories, runc containers."""
+    runc = root / "runc"
+    if not (
+        _has_entries(builds_dir(root))
+        or _has_entries(runc / "state")
+        or _has_entries(runc / "bundles")
+    ):
+        return []  # the common case, answered without starting runc
     from dockyard.runtime.executor import cleanup_stale as cleanup_containers
     from dockyard.runtime.runc import owner_alive
 
