@@ -1,0 +1,63 @@
+"""The seed's last step on a real Debian + Node.js image: a server published with
+``-p 3000:3000`` answers on localhost, and stopping it frees the port and leaves no
+mount, process or runc state behind."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from images import DEBIAN_CHANGES, node_debian_tarball  # noqa: F401
+
+from .test_detached import wait_for
+from .test_run_cli import assert_clean, dockyard
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+SERVER = (
+    "require('http').createServer((request, response) => response.end('Hello World!'))"
+    ".listen(3000, () => console.log('Server is running on http://localhost:3000'))"
+)
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            body: bytes = response.read()
+            return body.decode()
+    except OSError:
+        return None
+
+
+def test_node_server_published_on_localhost(node_debian_tarball: Path, root: Path) -> None:  # noqa: F811
+    changes = [argument for change in DEBIAN_CHANGES for argument in ("--change", change)]
+    imported = dockyard("import", *changes, str(node_debian_tarball), "node:21")
+    assert imported.returncode == 0, imported.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 3000))  # the seed's port must be free to begin with
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dockyard", "run", "--rm", "-p", "3000:3000", "node:21",
+         "node", "-e", SERVER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline() == b"Server is running on http://localhost:3000\n"
+        wait_for(lambda: fetch("http://localhost:3000/") == "Hello World!")
+        assert fetch("http://127.0.0.1:3000/") == "Hello World!"
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    assert fetch("http://127.0.0.1:3000/") is None
+    with socket.socket() as again:
+        again.bind(("0.0.0.0", 3000))
+    assert dockyard("ps", "-aq").stdout == ""
+    assert_clean(root)
