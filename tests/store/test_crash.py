@@ -88,6 +88,32 @@ def test_kill_minus_nine_during_load_save_and_rmi(tmp_path: Path) -> None:
         _ok(root, "load", "-i", str(archive))
         assert sorted(_ok(root, "images", "--format", "{{.Tag}}").split()) == ["1", "2"]
     assert interrupted > 0, "no kill landed before a load finished: the test proved nothing"
+
+    # Unpacking (temp dir + rename) and garbage collection (records first, trash dirs).
+    unpack = ("import sys\nfrom dockyard.store import Store\n"
+              "from dockyard.archive.layers import ensure_unpacked\n"
+              "with Store.open() as store:\n"
+              "    for image in store.images():\n"
+              "        for diff_id in image.diff_ids:\n"
+              "            ensure_unpacked(store, diff_id)\n")  # fmt: skip
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-c", unpack], env={**ENV_BASE, "DOCKYARD_ROOT": str(root)}, check=True
+    )
+    unpack_time = time.monotonic() - started
+    for _ in range(4):
+        _ok(root, "system", "prune", "-a", "-f")
+        _ok(root, "load", "-i", str(archive))
+        process = subprocess.Popen([sys.executable, "-c", unpack],
+                                   env={**ENV_BASE, "DOCKYARD_ROOT": str(root)})  # fmt: skip
+        time.sleep(rng.uniform(0, unpack_time))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        _assert_clean(root)
+        _ok(root, "rmi", "dyst/big:2")
+        _kill_at_random(root, ["system", "prune", "-f"], 0.8, rng)
+        _assert_clean(root)
+        _ok(root, "load", "-i", str(archive))
     _ok(root, "system", "prune", "-f")
     assert list((root / "ingest").iterdir()) == []
     with Store.open(root) as store:
