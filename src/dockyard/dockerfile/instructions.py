@@ -9,7 +9,6 @@ effect at that point of the build.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from dockyard.dockerfile.chmod import Chmod
 from dockyard.dockerfile.commands import (
@@ -493,36 +492,3 @@ _CONVERTERS = {
     "volume": _volume,
     "workdir": _workdir,
 }
-
-
-def parse_onbuild_triggers(
-    triggers: Sequence[str], location: SourceLocation
-) -> tuple[Instruction, ...]:
-    """The ONBUILD triggers of a base image (its config ``OnBuild``), as instructions.
-
-    BuildKit parses them as the lines of a Dockerfile and runs them right after FROM;
-    errors point at the FROM line (``location``) and name the trigger.
-    """
-    from dockyard.dockerfile.parser import parse
-
-    if not triggers:
-        return ()
-    try:
-        parsed = parse("\n".join(triggers) + "\n", "ONBUILD")
-        instructions = tuple(parse_instruction(node, "ONBUILD") for node in parsed.nodes)
-    except DockerfileError as error:
-        raise DockerfileError(
-            f"ONBUILD trigger of the base image: {error.what}", location, error.hint
-        ) from None
-    for instruction in instructions:
-        if isinstance(instruction, Onbuild | From | Maintainer):
-            raise DockerfileError(
-                f"{instruction.keyword} isn't allowed as an ONBUILD trigger", location
-            )
-    return tuple(_relocated(instruction, location) for instruction in instructions)
-
-
-def _relocated(instruction: Instruction, location: SourceLocation) -> Instruction:
-    import dataclasses
-
-    return dataclasses.replace(instruction, location=location)

@@ -2,17 +2,20 @@
 
 - ``run_command_line``: how a RUN with heredocs is executed (dispatchRun);
 - ``exposed_ports``: EXPOSE arguments as image config keys (nat.ParsePortSpecs);
-- ``parse_signal``: STOPSIGNAL validation (moby's signal.ParseSignal).
+- ``parse_signal``: STOPSIGNAL validation (moby's signal.ParseSignal);
+- ``parse_onbuild_triggers``: a base image's ONBUILD triggers as instructions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dockyard.dockerfile.commands import Run
+from dockyard.dockerfile.commands import From, Instruction, Maintainer, Onbuild, Run
 from dockyard.dockerfile.heredoc import parse_heredoc_word
+from dockyard.dockerfile.instructions import parse_instruction
+from dockyard.dockerfile.parser import parse
 from dockyard.errors import DockerfileError, SourceLocation
 
 SCRIPT_DIR = "/dev/pipes"
@@ -98,3 +101,34 @@ def parse_signal(text: str, location: SourceLocation) -> str:
     raise DockerfileError(
         f"Invalid signal: {text}", location, "use a name like SIGTERM or a number"
     )
+
+
+def parse_onbuild_triggers(
+    triggers: Sequence[str], location: SourceLocation
+) -> tuple[Instruction, ...]:
+    """The ONBUILD triggers of a base image (its config ``OnBuild``), as instructions.
+
+    BuildKit parses them as the lines of a Dockerfile and runs them right after FROM;
+    errors point at the FROM line (``location``) and name the trigger.
+    """
+    if not triggers:
+        return ()
+    try:
+        parsed = parse("\n".join(triggers) + "\n", "ONBUILD")
+        instructions = tuple(parse_instruction(node, "ONBUILD") for node in parsed.nodes)
+    except DockerfileError as error:
+        raise DockerfileError(
+            f"ONBUILD trigger of the base image: {error.what}", location, error.hint
+        ) from None
+    for instruction in instructions:
+        if isinstance(instruction, Onbuild | From | Maintainer):
+            raise DockerfileError(
+                f"{instruction.keyword} isn't allowed as an ONBUILD trigger", location
+            )
+    return tuple(_relocated(instruction, location) for instruction in instructions)
+
+
+def _relocated(instruction: Instruction, location: SourceLocation) -> Instruction:
+    import dataclasses
+
+    return dataclasses.replace(instruction, location=location)
