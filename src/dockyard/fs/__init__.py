@@ -3,6 +3,7 @@
 The public API (documented in each module):
 
 - :func:`write_layer` — a directory tree or an overlay upper dir as a layer blob.
+- :func:`write_diff` — the layer between two full trees (copying fallback).
 - :func:`compress_tar`, :func:`open_layer` — existing tar streams in and out of blobs.
 - :func:`unpack_layer` — a layer blob into a root (flatten or overlay lowerdir).
 - :func:`resolve_in_root` — join a path inside a root, symlinks resolved in the root.
@@ -18,6 +19,7 @@ from dockyard.fs.compress import (
     compress_tar,
     open_layer,
 )
+from dockyard.fs.diff import write_diff
 from dockyard.fs.layer import LayerKind, write_layer
 from dockyard.fs.safepath import resolve_in_root
 from dockyard.fs.snapshot import mount_overlay, overlay, overlay_supported, unmount
@@ -40,5 +42,6 @@ __all__ = [
     "resolve_in_root",
     "unmount",
     "unpack_layer",
+    "write_diff",
     "write_layer",
 ]

@@ -76,7 +76,7 @@ def write_layer(
         raise ValueError(f"unknown layer source kind {kind!r}")
     sink = LayerSink(out, compression)
     try:
-        _TreeWriter(sink, kind, source_date_epoch, exclude).write_tree(os.fspath(source_dir))
+        TreeWriter(sink, kind, source_date_epoch, exclude).write_tree(os.fspath(source_dir))
         sink.write(END_OF_ARCHIVE)
     except OSError as error:
         sink.abort()
@@ -91,7 +91,7 @@ def write_layer(
     return sink.close()
 
 
-class _TreeWriter:
+class TreeWriter:
     def __init__(
         self,
         sink: LayerSink,
@@ -108,8 +108,12 @@ class _TreeWriter:
     def write_tree(self, root: str) -> None:
         if not stat.S_ISDIR(os.stat(root).st_mode):
             raise LayerError(f"cannot write layer: {root} is not a directory")
+        self.write_children(root, "")
+
+    def write_children(self, directory: str, prefix: str) -> None:
+        """Every entry under ``directory``, named ``prefix`` + its relative path."""
         # An explicit stack of (directory path, relative prefix, remaining names).
-        stack: list[tuple[str, str, list[str]]] = [(root, "", _sorted_names(root))]
+        stack: list[tuple[str, str, list[str]]] = [(directory, prefix, sorted_names(directory))]
         while stack:
             directory, prefix, names = stack[-1]
             if not names:
@@ -120,8 +124,22 @@ class _TreeWriter:
             if relative in self._exclude:
                 continue
             full = directory + "/" + name
-            if self._entry(full, relative):
-                stack.append((full, relative + "/", _sorted_names(full)))
+            if self.entry(full, relative):
+                stack.append((full, relative + "/", sorted_names(full)))
+
+    def excluded(self, relative: str) -> bool:
+        return relative in self._exclude
+
+    def write_whiteout(self, relative: str, st: os.stat_result) -> None:
+        """A ``.wh.`` entry hiding ``relative``; owner and time from ``st`` (its parent)."""
+        head, _, base = _encode(relative).rpartition(b"/")
+        whiteout = (head + b"/" if head else b"") + _encode(WHITEOUT_PREFIX) + base
+        self._write_header(whiteout, REGULAR, st, mode=0o600)
+
+    def write_directory_header(self, full: str, relative: str) -> None:
+        """Only the entry of a directory (a parent of a change), not its content."""
+        st = os.lstat(full)
+        self._write_header(_encode(relative) + b"/", DIRECTORY, st, xattrs=read_xattrs(full)[1])
 
     def _mtime(self, st: os.stat_result) -> int:
         seconds = st.st_mtime_ns // 1_000_000_000
@@ -129,7 +147,7 @@ class _TreeWriter:
             return self._clamp
         return seconds
 
-    def _entry(self, full: str, relative: str) -> bool:
+    def entry(self, full: str, relative: str) -> bool:
         """Write one entry; True when it is a directory to descend into."""
         st = os.lstat(full)
         kind = stat.S_IFMT(st.st_mode)
@@ -137,11 +155,9 @@ class _TreeWriter:
             return False
         name = _encode(relative)
         if self._overlay and kind == stat.S_IFCHR and st.st_rdev == 0:
-            head, _, base = name.rpartition(b"/")
-            whiteout = (head + b"/" if head else b"") + _encode(WHITEOUT_PREFIX) + base
-            self._write_header(whiteout, REGULAR, st, mode=0o600)
+            self.write_whiteout(relative, st)
             return False
-        xattr_names, xattrs = _read_xattrs(full)
+        xattr_names, xattrs = read_xattrs(full)
         if self._overlay and _UNDIFFABLE_XATTRS.intersection(xattr_names):
             raise LayerError(
                 f"cannot write layer: {full} is a redirect or metacopy entry of overlayfs",
@@ -231,14 +247,14 @@ def _open_for_reading(path: str) -> int:
         return os.open(path, _OPEN_FLAGS)
 
 
-def _sorted_names(directory: str) -> list[str]:
+def sorted_names(directory: str) -> list[str]:
     """Entry names in reverse byte order: ``pop()`` yields them in lexical order."""
     names = os.listdir(directory)
     names.sort(key=_encode, reverse=True)
     return names
 
 
-def _read_xattrs(path: str) -> tuple[list[str], dict[str, bytes] | None]:
+def read_xattrs(path: str) -> tuple[list[str], dict[str, bytes] | None]:
     try:
         names = os.listxattr(path, follow_symlinks=False)
     except OSError as error:
