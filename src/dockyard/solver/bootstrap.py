@@ -1,7 +1,8 @@
 """``dockyard bootstrap``: a Debian base image from debootstrap, for machines without a registry.
 
-The root filesystem comes from ``debootstrap --variant=minbase`` against the apt
-mirror this machine is configured with (``/etc/apt/sources.list.d/*.sources`` and
+The root filesystem comes from ``debootstrap --variant=minbase`` (made once per suite
+and mirror), then ``apt-get install`` of ``--include`` packages in a chroot, against
+the apt mirror this machine is configured with (``/etc/apt/sources.list.d/*.sources`` and
 ``/etc/apt/sources.list``; never a hard-coded host). Extra trusted CAs (an
 intercepting proxy's) go into the image's trust store and ``NODE_EXTRA_CA_CERTS``.
 The finished tree is cached under ``<store>/cache/bootstrap/<key>/`` (the key covers
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import BuildError, UsageError
+from dockyard.solver.workarea import remove_tree
 from dockyard.store import Store, StoredImage
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -182,7 +184,7 @@ def bootstrap(
     tree_dir = cache / _cache_key(options, mirror, ca_data)
     rootfs = tree_dir / "rootfs"
     if options.refresh and tree_dir.exists():
-        shutil.rmtree(tree_dir)
+        remove_tree(tree_dir)
     if not (tree_dir / "complete").exists():
         _build_tree(tree_dir, rootfs, package_cache_dir(), options, mirror, ca_data, say)
     else:
@@ -200,28 +202,103 @@ def _build_tree(
     say: Progress,
 ) -> None:
     if tree_dir.exists():
-        shutil.rmtree(tree_dir)  # an earlier run stopped half-way
+        remove_tree(tree_dir)  # an earlier run stopped half-way (maybe with mounts left)
+    base = _base_tree(tree_dir.parent, debs, options.suite, mirror, say)
     tree_dir.mkdir(parents=True)
-    debs.mkdir(parents=True, exist_ok=True)
-    command = ["debootstrap", "--variant=minbase", f"--cache-dir={debs}"]
+    _run(["cp", "-a", "--reflink=auto", str(base), str(rootfs)], "copying the base tree")
     if options.include:
-        command.append("--include=" + ",".join(options.include))
-    command += [options.suite, str(rootfs), mirror]
+        say("installing " + ", ".join(options.include))
+        _apt_install(rootfs, options.include, debs / "apt", tree_dir / "apt.log")
+    if ca_data is not None:
+        say("installing extra CA certificates")
+        _install_ca(rootfs, ca_data)
+    _tidy(rootfs)
+    (tree_dir / "complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+def _base_tree(cache: Path, debs: Path, suite: str, mirror: str, say: Progress) -> Path:
+    """debootstrap's minbase tree of ``suite`` from ``mirror``, made once per store."""
+    key = hashlib.sha256(f"{suite}\0{mirror}".encode()).hexdigest()[:24]
+    base_dir = cache / f"base-{key}"
+    rootfs = base_dir / "rootfs"
+    if (base_dir / "complete").exists():
+        return rootfs
+    if base_dir.exists():
+        remove_tree(base_dir)
+    base_dir.mkdir(parents=True)
+    debs.mkdir(parents=True, exist_ok=True)
+    command = [
+        "debootstrap",
+        "--variant=minbase",
+        f"--cache-dir={debs}",
+        suite,
+        str(rootfs),
+        mirror,
+    ]
     say("running " + " ".join(command))
-    log_path = tree_dir / "debootstrap.log"
+    log_path = base_dir / "debootstrap.log"
     with open(log_path, "wb") as log:
         status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
     if status.returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-15:]
         raise BuildError(
             f"debootstrap failed (exit code {status.returncode}):\n" + "\n".join(tail),
-            f"check the mirror {mirror} and the package names; full log: {log_path}",
+            f"check the mirror {mirror} and the suite; full log: {log_path}",
         )
-    if ca_data is not None:
-        say("installing extra CA certificates")
-        _install_ca(rootfs, ca_data)
-    _tidy(rootfs)
-    (tree_dir / "complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    (base_dir / "complete").write_text(suite)
+    return rootfs
+
+
+def _run(command: list[str], what: str) -> None:
+    status = subprocess.run(command, capture_output=True, check=False)
+    if status.returncode != 0:
+        raise BuildError(f"{what} failed: {status.stderr.decode(errors='replace')[-500:]}")
+
+
+def _apt_install(rootfs: Path, packages: Sequence[str], archives: Path, log_path: Path) -> None:
+    """``apt-get install`` in a chroot of the tree (more robust than debootstrap --include).
+
+    /proc is mounted for maintainer scripts, downloaded packages go to a machine-wide
+    cache (bind-mounted over /var/cache/apt/archives) and no service is started.
+    """
+    (archives / "partial").mkdir(parents=True, exist_ok=True)
+    policy = rootfs / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    os.chmod(policy, 0o755)
+    proc, cache = rootfs / "proc", rootfs / "var/cache/apt/archives"
+    mounted: list[Path] = []
+    script = "apt-get update -q && apt-get install -y -q --no-install-recommends " + " ".join(
+        packages
+    )
+    try:
+        _run(["mount", "-t", "proc", "proc", str(proc)], "mounting /proc in the tree")
+        mounted.append(proc)
+        _run(["mount", "--bind", str(archives), str(cache)], "mounting the package cache")
+        mounted.append(cache)
+        env = {
+            "PATH": DEFAULT_PATH.removeprefix("PATH="),
+            "LC_ALL": "C",
+            "DEBIAN_FRONTEND": "noninteractive",
+        }
+        with open(log_path, "wb") as log:
+            status = subprocess.run(
+                ["chroot", str(rootfs), "/bin/sh", "-c", script],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        if status.returncode != 0:
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            raise BuildError(
+                f"installing {', '.join(packages)} failed (exit code {status.returncode}):\n"
+                + "\n".join(tail),
+                f"check the package names; full log: {log_path}",
+            )
+    finally:
+        for path in reversed(mounted):
+            subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+        policy.unlink(missing_ok=True)
 
 
 def _install_ca(rootfs: Path, ca_data: bytes) -> None:
