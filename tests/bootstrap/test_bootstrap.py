@@ -112,7 +112,11 @@ def test_bootstrap_builds_and_caches_an_image(tmp_path: Path) -> None:
         assert config.env[0].startswith("PATH=/usr/local/sbin:/usr/local/bin:")
         assert f"NODE_EXTRA_CA_CERTS={EXTRA_CA_PATH}" in config.env
         assert len(image.layers) == 1
-        trees = list((store.root / "cache/bootstrap").glob("*/rootfs"))
+        cache = store.root / "cache/bootstrap"
+        assert len(list(cache.glob("base-*/rootfs"))) == 1  # debootstrap's tree, reused later
+        trees = [
+            tree for tree in cache.glob("*/rootfs") if not tree.parent.name.startswith("base-")
+        ]
         assert len(trees) == 1
         rootfs = trees[0]
         assert (rootfs / "etc/debian_version").read_text().startswith("12")
