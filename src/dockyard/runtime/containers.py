@@ -96,16 +96,16 @@ def parse_signal(value: str | int) -> int:
 
 
 def parse_size(text: str) -> int:
-    """``256m`` -> bytes (b, k, m, g suffixes, as Docker's --memory)."""
-    units = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    """``256m``, ``64mb``, ``1g`` -> bytes (Docker's --memory units, powers of 1024)."""
+    units = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
     value = text.strip().lower()
-    unit = 1
-    if value and value[-1] in units:
-        unit, value = units[value[-1]], value[:-1]
-    value = value.removesuffix("b") if unit != 1 else value
+    if value[-2:-1] in ("k", "m", "g") and value.endswith("b"):
+        value = value[:-1]
+    suffix = value[-1:] if value[-1:].isalpha() else ""
     try:
-        number = float(value)
-    except ValueError:
+        number = float(value[: len(value) - len(suffix)])
+        unit = units[suffix]
+    except (ValueError, KeyError):
         raise UsageError(f"invalid size: {text!r}", "use a number with b, k, m or g") from None
     return int(number * unit)
 
