@@ -54,6 +54,8 @@ class StageState:
     # Every ARG declared so far, in order, with its Dockerfile default (BuildKit's
     # d.buildArgs): RUN history lists them as ``|N NAME=value ...``.
     declared_args: list[tuple[str, str]] = field(default_factory=list)
+    # The instruction being dispatched as written (before expansion).
+    raw: Any = None
 
     def prefix(self, text: str) -> str:
         """BuildKit's progress name: ``[stage 2/5] RUN ...``."""
@@ -99,7 +101,9 @@ class Planner:
     def dispatch_stage(self, stage: Stage) -> StageState:
         state = self.start_stage(stage)
         self.run_onbuild_triggers(state)
-        for step in self.dockerfile.steps(stage, state.scope):
+        steps = self.dockerfile.steps(stage, state.scope)
+        for raw, step in zip(stage.instructions, steps, strict=True):
+            state.raw = raw
             dispatch = _DISPATCH.get(type(step.instruction).__name__)
             if dispatch is None:
                 raise DockerfileError(
@@ -173,6 +177,7 @@ class Planner:
             for node in parsed.nodes:
                 instruction = ins.parse_instruction(node, self.options.dockerfile_name)
                 expanded = state.scope.expand(instruction)
+                state.raw = instruction
                 dispatch = _DISPATCH.get(type(expanded).__name__)
                 if dispatch is None:
                     raise DockerfileError(f"unsupported ONBUILD trigger: {expression}")
@@ -220,7 +225,18 @@ def dispatch_env(planner: Planner, state: StageState, instr: Any, before: Scope)
 
 
 def dispatch_arg(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
-    words = [a.name if a.default is None else f"{a.name}={a.default}" for a in instr.args]
+    # History shows each name with its Dockerfile default, expanded; never the value a
+    # --build-arg or a global ARG gave it.
+    words = []
+    for definition in state.raw.args if isinstance(state.raw, ins.Arg) else instr.args:
+        if definition.default is None:
+            words.append(definition.name)
+            continue
+        try:
+            default = before.expand_word(definition.default, instr.location)
+        except DockerfileError:
+            default = definition.default
+        words.append(f"{definition.name}={default}")
     after = before.apply(instr)
     for definition in instr.args:
         state.declared_args.append((definition.name, after.args.get(definition.name, "")))

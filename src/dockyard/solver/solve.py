@@ -80,6 +80,8 @@ class VertexSolver:
         self.cancel = cancel
         self.lock = threading.Lock()
         self.copy_plans: dict[str, Any] = {}
+        # diff_id -> upper dir of a layer made by this build and not unpacked yet.
+        self.uppers: dict[str, Path] = {}
         self._context: tuple[Any, Any] | None = None
         # The store's locks are per process, not per thread: every call into the store
         # that takes one (unpacking, recording a layer) goes through this lock.
@@ -227,8 +229,13 @@ class VertexSolver:
 
         paths = []
         for layer in snapshot.layers:
+            diff_id = Digest(layer.diff_id)
             with self.store_lock:
-                paths.append(self.store.ensure_unpacked(Digest(layer.diff_id), unpack))
+                upper = self.uppers.pop(layer.diff_id, None)
+                if upper is not None and self.store.unpacked_path(diff_id) is None:
+                    paths.append(self.store.ensure_unpacked(diff_id, _mover(upper)))
+                else:
+                    paths.append(self.store.ensure_unpacked(diff_id, unpack))
         return paths
 
     def commit_upper(self, upper: Path) -> CachedLayer:
@@ -245,7 +252,11 @@ class VertexSolver:
             )
             with self.store_lock:
                 layer: Layer = writer.commit(blob.diff_id)
-        self._adopt(upper, layer)
+        # The upper dir is the layer's unpacked form already (an overlay lowerdir): a
+        # later step of this build that needs it adopts it instead of unpacking the
+        # blob; a layer no step builds on (the last one, usually) is never unpacked.
+        with self.store_lock:
+            self.uppers.setdefault(str(layer.diff_id), upper)
         return CachedLayer(
             str(layer.diff_id),
             str(layer.digest),
@@ -253,17 +264,6 @@ class VertexSolver:
             layer.descriptor.media_type,
             now,
         )
-
-    def _adopt(self, upper: Path, layer: Layer) -> None:
-        """Keep the upper dir as the layer's unpacked form: it is an overlay lowerdir."""
-
-        def move(_stream: Any, target: Path) -> None:
-            with os.scandir(upper) as entries:
-                for entry in entries:
-                    os.rename(entry.path, target / entry.name)
-
-        with self.store_lock:
-            self.store.ensure_unpacked(layer.diff_id, move)
 
     def _now(self) -> str:
         if self.options.source_date_epoch is not None:
@@ -277,6 +277,17 @@ class VertexSolver:
             self.progress.output(vertex.digest, name, chunk)
 
         return write
+
+
+def _mover(upper: Path) -> Callable[[Any, Path], None]:
+    """An "unpacker" that moves an upper dir's entries in instead of reading the blob."""
+
+    def move(_stream: Any, target: Path) -> None:
+        with os.scandir(upper) as entries:
+            for entry in entries:
+                os.rename(entry.path, target / entry.name)
+
+    return move
 
 
 def _snapshot(result: Result) -> Snapshot:
