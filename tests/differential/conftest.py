@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,20 @@ from images import (  # noqa: F401 (fixtures)
     node_docker_image,
 )
 
-from .harness import DockyardStore
+from .harness import DOCKER, DockyardStore
 
 
 @pytest.fixture(scope="session")
 def busybox_key(busybox_tarball: Path) -> str:  # noqa: F811
-    """Content hash of the base image: part of the key of Docker's cached results."""
-    return hashlib.sha256(busybox_tarball.read_bytes()).hexdigest()
+    """Part of the key of Docker's cached results: the base image's content and dockerd's
+    version (another BuildKit may build differently)."""
+    version = subprocess.run(
+        [DOCKER, "version", "--format", "{{.Server.Version}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return hashlib.sha256(busybox_tarball.read_bytes() + version.encode()).hexdigest()
 
 
 @pytest.fixture(scope="session")
