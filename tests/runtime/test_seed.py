@@ -1,6 +1,6 @@
-"""The seed's last step on a real Debian + Node.js image: a server published with
-``-p 3000:3000`` answers on localhost, and stopping it frees the port and leaves no
-mount, process or runc state behind."""
+"""The seed: build examples/simple-node on a node:21 stand-in (Debian's nodejs and npm),
+``dockyard run --rm -p 3000:3000 simple-node``, and localhost:3000 says Hello World!;
+stopping it frees the port and leaves no mount, process or runc state behind."""
 
 from __future__ import annotations
 
@@ -20,10 +20,7 @@ from .test_run_cli import assert_clean, dockyard
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-SERVER = (
-    "require('http').createServer((request, response) => response.end('Hello World!'))"
-    ".listen(3000, () => console.log('Server is running on http://localhost:3000'))"
-)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "simple-node"
 
 
 def fetch(url: str) -> str | None:
@@ -35,22 +32,23 @@ def fetch(url: str) -> str | None:
         return None
 
 
-def test_node_server_published_on_localhost(node_debian_tarball: Path, root: Path) -> None:  # noqa: F811
+def test_seed_example_served_on_localhost(node_debian_tarball: Path, root: Path) -> None:  # noqa: F811
     changes = [argument for change in DEBIAN_CHANGES for argument in ("--change", change)]
     imported = dockyard("import", *changes, str(node_debian_tarball), "node:21")
     assert imported.returncode == 0, imported.stderr
+    built = dockyard("build", "-t", "simple-node", str(EXAMPLE))
+    assert built.returncode == 0, built.stderr
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 3000))  # the seed's port must be free to begin with
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "dockyard", "run", "--rm", "-p", "3000:3000", "node:21",
-         "node", "-e", SERVER],
+        [sys.executable, "-m", "dockyard", "run", "--rm", "-p", "3000:3000", "simple-node"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         assert server.stdout is not None
-        assert server.stdout.readline() == b"Server is running on http://localhost:3000\n"
+        wait_for(lambda: b"Server is running" in server.stdout.readline(), timeout=60)
         wait_for(lambda: fetch("http://localhost:3000/") == "Hello World!")
         assert fetch("http://127.0.0.1:3000/") == "Hello World!"
     finally:
