@@ -340,3 +340,43 @@ def test_source_date_epoch_gives_reproducible_images(
     assert first.stdout.strip() == second.stdout.strip()
     config = image_config(build_env, first.stdout.strip())
     assert config["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_secret_mount_is_read_but_never_stored(
+    build_env: BuildEnv, make_context: MakeContext, tmp_path: Path
+) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t")
+    context = make_context(
+        f"FROM {build_env.base}\n"
+        "RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /length\n"
+        "RUN --mount=type=secret,id=token,target=/tok,required=true cat /tok | wc -c > /l2\n"
+    )
+    build_env.build(context, "-t", "e2e:secret", "--secret", f"id=token,src={secret}")
+    files = image_files(build_env, "e2e:secret")
+    assert files["length"].size == len("6\n")
+    assert "run/secrets/token" not in files or files["run/secrets/token"].size == 0
+    from dockyard.store import Store
+
+    with Store.open(build_env.root) as store:
+        for layer in store.image("e2e:secret").layers:
+            with store.open_layer(layer) as stream:
+                assert b"s3cr3t" not in stream.read()
+    required = make_context(
+        f"FROM {build_env.base}\nRUN --mount=type=secret,id=token,required=true true\n"
+    )
+    missing = build_env.build(required, check=False)
+    assert missing.returncode == 1
+    assert "secret token not found" in missing.stderr
+
+
+def test_cache_mount_persists_across_builds(build_env: BuildEnv, make_context: MakeContext) -> None:
+    context = make_context(
+        f"FROM {build_env.base}\n"
+        "RUN --mount=type=cache,target=/cache echo run >> /cache/log && cp /cache/log /seen\n"
+    )
+    build_env.build(context, "-t", "e2e:cache1", "--no-cache")
+    build_env.build(context, "-t", "e2e:cache2", "--no-cache")
+    assert image_files(build_env, "e2e:cache1")["seen"].size == len("run\n")
+    assert image_files(build_env, "e2e:cache2")["seen"].size == len("run\nrun\n")
+    assert "cache/log" not in image_files(build_env, "e2e:cache2")
