@@ -17,6 +17,7 @@ from dockyard.dockerfile.gotext import GO_SPACE, go_trim_left_space, go_trim_spa
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _GO_SPACE_CLASS = "".join(sorted(GO_SPACE)).replace("\\", "")
+_ASCII_SPACE = frozenset("\t\n\v\f\r ")
 _SPACES = re.compile(f"[{_GO_SPACE_CLASS}]*")
 _GO_SPACE_RUN = re.compile(f"[{_GO_SPACE_CLASS}]+")
 _FIRST_WORD = re.compile(f"[^{_GO_SPACE_CLASS}]*")
@@ -48,9 +49,30 @@ def split_command(line: str) -> tuple[str, str, list[str], str]:
 
 
 def extract_flags(line: str) -> tuple[str, list[str]]:
-    """Take the leading ``--flag`` words; quotes are removed and ``\\`` escapes."""
-    if not line.startswith("--") and line[:1] not in GO_SPACE:
+    """Take the leading ``--flag`` words; quotes are removed and ``\\`` escapes.
+
+    BuildKit scans this part byte by byte (each byte taken as a character, and the
+    bytes 0x85 and 0xA0 of multi-byte characters count as spaces), so non-ASCII text
+    is scanned as its UTF-8 bytes too: a flag value keeps BuildKit's mojibake.
+    """
+    if not line.startswith("--") and line[:1] not in _ASCII_SPACE:
         return line, []  # the common case: no flags
+    if line.isascii():
+        return _extract_flags(line)
+    rest, words = _extract_flags(_as_bytes(line))
+    return _from_bytes(rest), words
+
+
+def _as_bytes(text: str) -> str:
+    """The UTF-8 bytes of ``text`` as a string of characters U+0000..U+00FF."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def _from_bytes(text: str) -> str:
+    return text.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def _extract_flags(line: str) -> tuple[str, list[str]]:
     words: list[str] = []
     pos, end = 0, len(line)
     while True:
@@ -280,12 +302,20 @@ def _label(rest: str, escape: str) -> Parsed:
 
 
 def _health_config(rest: str, escape: str = "\\") -> Parsed:
-    """HEALTHCHECK: the type word (CMD, NONE...), then CMD's arguments."""
-    sep = _FIRST_WORD.match(rest).end()  # type: ignore[union-attr]
+    """HEALTHCHECK: the type word (CMD, NONE...), then CMD's arguments.
+
+    BuildKit finds the end of the type word byte by byte (see ``extract_flags``).
+    """
+    text = rest if rest.isascii() else _as_bytes(rest)
+    sep = _FIRST_WORD.match(text).end()  # type: ignore[union-attr]
     if sep == 0:
         return _EMPTY
-    command, is_json, why = _maybe_json(rest[_SPACES.match(rest, sep).end() :])  # type: ignore[union-attr]
-    return (rest[:sep], *command), is_json, why
+    start = _SPACES.match(text, sep).end()  # type: ignore[union-attr]
+    kind, command_text = text[:sep], text[start:]
+    if text is not rest:
+        kind, command_text = _from_bytes(kind), _from_bytes(command_text)
+    command, is_json, why = _maybe_json(command_text)
+    return (kind, *command), is_json, why
 
 
 ArgParser = Callable[[str, str], Parsed]
