@@ -30,13 +30,21 @@ Shape = list[tuple[Any, ...]] | str | None
 
 
 def _load_go_parser() -> ModuleType:
-    """The extension module ``dockerfile`` (this test folder has the same name)."""
-    for entry in sys.path:
-        spec = importlib.machinery.PathFinder.find_spec("dockerfile", [entry])
-        if spec is not None and spec.loader is not None and (spec.origin or "").endswith(".so"):
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
+    """The extension module ``dockerfile``, loaded beside this test package of the same name."""
+    shadowed = sys.modules.get("dockerfile")
+    try:
+        for entry in sys.path:
+            spec = importlib.machinery.PathFinder.find_spec("dockerfile", [entry])
+            origin = spec.origin if spec is not None else None
+            if spec is not None and spec.loader is not None and (origin or "").endswith(".so"):
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module
+    finally:  # loading registers the extension as "dockerfile": give the name back
+        if shadowed is not None:
+            sys.modules["dockerfile"] = shadowed
+        else:
+            sys.modules.pop("dockerfile", None)
     raise RuntimeError(
         "the PyPI package 'dockerfile' (BuildKit's Go parser) is missing: pip install -e '.[dev]'"
     )
