@@ -149,3 +149,13 @@ def test_url_source_refused_for_copy(copier: Any) -> None:
         copier.plan("http://127.0.0.1/x", dest="/x")
     with pytest.raises(BuildError, match="checksum can't be specified for COPY"):
         copier.plan("a", dest="/x", checksum="sha256:" + "0" * 64)
+
+
+def test_from_stage_symlinks_resolve_inside_the_stage(tmp_path: Path, copier: Any) -> None:
+    stage = tmp_path / "stage"
+    copier.make(stage, {"etc/passwd": "stage passwd", "app/abs": "->/etc/passwd"})
+    copier.make(stage, {"app/up": "->../../../../etc/passwd"})
+    for source in ("/app/abs", "/app/up", "../../etc/passwd"):
+        plan = prepare_copy(CopySpec((source,), "/got"), SourceTree.live(stage))
+        apply_copy(plan, copier.root)
+        assert (copier.root / "got").read_text() == "stage passwd"
