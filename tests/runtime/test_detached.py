@@ -48,6 +48,8 @@ def test_detached_lifecycle(busybox: str, root: Path) -> None:
     listing = dockyard("ps").stdout
     assert "web" in listing and "Up " in listing and container_id[:12] in listing
     assert dockyard("ps", "-q").stdout.split() == [container_id[:12]]
+    assert dockyard("rmi", busybox).returncode != 0  # the container holds its image
+    assert list(leases(root)) == [f"container/{container_id}"]
 
     wait_for(lambda: "started" in dockyard("logs", "web").stdout)
     logs = dockyard("logs", "web")
@@ -76,7 +78,15 @@ def test_detached_lifecycle(busybox: str, root: Path) -> None:
     assert dockyard("ps", "-q").stdout == ""
     assert dockyard("rm", "web").returncode == 0
     assert dockyard("ps", "-aq").stdout == ""
+    assert list(leases(root)) == []
     assert_clean(root)
+
+
+def leases(root: Path) -> dict[str, object]:
+    from dockyard.store import Store
+
+    with Store.open(root) as store:
+        return dict(store.leases())
 
 
 def test_stop_signal_from_image_is_honoured(rootfs: Path, root: Path) -> None:

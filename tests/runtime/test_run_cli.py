@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,8 @@ def test_named_volume_survives_rm(busybox: str, root: Path) -> None:
 def test_image_volume_is_an_anonymous_volume_with_image_content(rootfs: Path, root: Path) -> None:
     (rootfs / "data").mkdir()
     (rootfs / "data" / "seed").write_text("from image")
+    os.chown(rootfs / "data", 1000, 1000)
+    os.chown(rootfs / "data" / "seed", 1000, 1000)
     store_image(root, "vol", rootfs, env=("PATH=/bin",), volumes=("/data",))
     result = dockyard("run", "--name", "v", "vol", "sh", "-c", "cat /data/seed; echo new > /data/x")
     assert result.stdout == "from image"
@@ -154,6 +157,8 @@ def test_image_volume_is_an_anonymous_volume_with_image_content(rootfs: Path, ro
     (mount,) = inspect["Mounts"]
     assert mount["destination"] == "/data" and mount["anonymous"]
     assert (Path(mount["source"]) / "x").read_text() == "new\n"
+    assert (Path(mount["source"]) / "seed").stat().st_uid == 1000
+    assert Path(mount["source"]).stat().st_gid == 1000
     assert (rootfs / "data" / "seed").read_text() == "from image"
 
 

@@ -70,6 +70,13 @@ def copy_up(rootfs_path: Path, volume: Path) -> None:
     if not rootfs_path.is_dir() or rootfs_path.is_symlink() or any(volume.iterdir()):
         return
     shutil.copytree(rootfs_path, volume, symlinks=True, dirs_exist_ok=True)
+    # copytree keeps modes and times; owners matter too (a volume for a service user).
+    for directory, names, files in os.walk(rootfs_path):
+        relative = os.path.relpath(directory, rootfs_path)
+        for name in [".", *names, *files]:
+            source = os.path.join(directory, name)
+            info = os.lstat(source)
+            os.lchown(os.path.join(volume, relative, name), info.st_uid, info.st_gid)
 
 
 def remove_volume(name: str, root: Path | None = None) -> None:
