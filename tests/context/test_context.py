@@ -70,6 +70,15 @@ def test_content_and_mode_changes_do(context: Path) -> None:
     assert _checksum(context, "src") != after_mode
 
 
+def test_xattr_changes_the_checksum(context: Path) -> None:
+    before = _checksum(context, "src")
+    os.setxattr(context / "src/app.js", "user.note", b"1")
+    with_xattr = _checksum(context, "src")
+    assert with_xattr != before
+    os.setxattr(context / "src/app.js", "user.note", b"2")
+    assert _checksum(context, "src") != with_xattr
+
+
 def test_symlink_target_changes_the_checksum(context: Path) -> None:
     os.symlink("a", context / "src/link")
     before = _checksum(context, "src")

@@ -27,13 +27,27 @@ Matcher = Callable[[str], bool]
 
 
 def _hash_file(path: str) -> bytes:
+    """sha256 of the content, with the file's xattrs folded in when it has any.
+
+    Changing an xattr changes ctime, so the stat cache never serves a stale value.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as error:
         raise BuildError(f"cannot read {path}: {error.strerror}") from error
     try:
         with open(fd, "rb", closefd=False) as stream:
-            return hashlib.file_digest(stream, "sha256").digest()
+            digest = hashlib.file_digest(stream, "sha256").digest()
+        try:
+            names = sorted(name for name in os.listxattr(fd) if not name.startswith("trusted."))
+        except OSError:
+            names = []
+        if not names:
+            return digest
+        folded = hashlib.sha256(digest)
+        for name in names:
+            folded.update(b"\0" + name.encode() + b"\0" + os.getxattr(fd, name))
+        return folded.digest()
     finally:
         os.close(fd)
 
