@@ -216,7 +216,12 @@ def build(
         store_root=store_root,
         workers=default_workers(),
     )
-    reporter = Progress(progress)
+    if progress == "tty":
+        from dockyard.solver.progress_tty import TtyProgress
+
+        reporter: Progress = TtyProgress()
+    else:
+        reporter = Progress(progress)
     try:
         return run_build(request, reporter)
     finally:

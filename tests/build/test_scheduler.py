@@ -95,3 +95,26 @@ def test_serial_mode_gives_the_same_results() -> None:
 
     assert Scheduler(solve, workers=1).run([chain]) == [6]
     assert Scheduler(solve, workers=3).run([chain]) == [6]
+
+
+def test_tty_progress_redraws_one_line_per_step() -> None:
+    import io
+
+    from dockyard.solver.progress_tty import TtyProgress
+
+    out = io.StringIO()
+    progress = TtyProgress(out)
+    progress.start("a", "[1/3] FROM busybox", kind="source")
+    progress.done("a", "[1/3] FROM busybox")
+    progress.cached("b", "[2/3] COPY a /a")
+    progress.start("c", "[3/3] RUN make")
+    progress.output("c", "[3/3] RUN make", b"compiling\n")
+    progress.done("c", "[3/3] RUN make")
+    progress.finish()
+    frames = out.getvalue().split("\x1b[")
+    last = frames[-1]
+    assert "[+] Building" in last and "(3/3)" in last
+    assert " => [1/3] FROM busybox" in last
+    assert " => CACHED [2/3] COPY a /a" in last
+    assert " => [3/3] RUN make" in last
+    assert "compiling" in out.getvalue()

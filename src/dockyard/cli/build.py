@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
     labels = _key_values(args.label, "--label")
     output = _output(args.output)
     mode = "quiet" if args.quiet or args.progress == "quiet" else args.progress
-    if mode in ("auto", "tty"):
-        mode = "plain"
+    if mode == "auto":
+        mode = "tty" if sys.stderr.isatty() and os.environ.get("TERM") != "dumb" else "plain"
     stdin_dockerfile: bytes | None = None
     temp_context: Any = None
     if args.context == "-":

@@ -133,6 +133,13 @@ def replay(record: Mapping[str, Any], stream: TextIO, mode: str) -> None:
     """Print the build's progress as BuildKit does for a fully cached build."""
     if mode == "quiet":
         return
+    if mode == "tty":
+        stream.write(f"[+] Building 0.0s ({len(record['steps']) + 1}/{len(record['steps']) + 1})\n")
+        for name, kind in record["steps"]:
+            stream.write(f" => {'' if kind == 'source' else 'CACHED '}{name}\n")
+        stream.write(f" => exporting to image\n => => writing image {record['image_id']}\n")
+        stream.flush()
+        return
     lines = []
     number = 0
     for name, kind in record["steps"]:
