@@ -380,3 +380,15 @@ def test_cache_mount_persists_across_builds(build_env: BuildEnv, make_context: M
     assert image_files(build_env, "e2e:cache1")["seen"].size == len("run\n")
     assert image_files(build_env, "e2e:cache2")["seen"].size == len("run\nrun\n")
     assert "cache/log" not in image_files(build_env, "e2e:cache2")
+
+
+def test_output_writes_a_docker_archive_with_the_names(
+    build_env: BuildEnv, make_context: MakeContext, tmp_path: Path
+) -> None:
+    context = make_context(f"FROM {build_env.base}\nRUN echo x > /x\n")
+    dest = tmp_path / "image.tar"
+    build_env.build(context, "-t", "e2e:out", "--output", f"type=docker,dest={dest}")
+    with tarfile.open(dest) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert manifest[0]["RepoTags"] == ["e2e:out"]
+    assert len(manifest[0]["Layers"]) == 2

@@ -122,12 +122,12 @@ def _source_date_epoch(build_args: dict[str, str]) -> int | None:
     return int(value)
 
 
-def _save(image_id: str, dest: Path, kind: str) -> None:
+def _save(refs: list[str], dest: Path, kind: str) -> None:
     from dockyard.archive import save
     from dockyard.store import Store
 
     with Store.open() as store, open(dest, "wb") as out:
-        save(store, [image_id], out, kind)
+        save(store, refs, out, kind)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -229,6 +229,6 @@ def _finish(args: argparse.Namespace, image_id: str, output: dict[str, str] | No
     if args.iidfile:
         Path(args.iidfile).write_text(image_id)
     if output is not None:
-        _save(image_id, Path(output["dest"]), output["type"])
+        _save(list(args.tag) or [image_id], Path(output["dest"]), output["type"])
     if args.quiet:
         print(image_id)
