@@ -397,3 +397,16 @@ def test_onbuild_triggers_of_a_base_image() -> None:
         parse_onbuild_triggers(["RUNN x"], at)
     with pytest.raises(DockerfileError, match="FROM isn't allowed as an ONBUILD trigger"):
         parse_onbuild_triggers(["FROM x"], at)
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("HEALTHCHECK --retries=1_0 CMD x", "invalid number"),
+        ("HEALTHCHECK --retries=' 3' CMD x", "invalid number"),
+        ("RUN --mount=type=cache,target=/x,uid=1_0 x", "invalid value 1_0 for uid"),
+        ("RUN --mount=type=cache,target=/x,mode=+755 x", "invalid value \\+755 for mode"),
+    ],
+)
+def test_numbers_are_parsed_like_go(line: str, match: str) -> None:
+    fails(line, match)

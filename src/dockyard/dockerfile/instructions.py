@@ -278,7 +278,7 @@ def _onbuild(request: _Request) -> Onbuild:
         raise request.fail("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
     if trigger_keyword in ("MAINTAINER", "FROM"):
         raise request.fail(f"{trigger_keyword} isn't allowed as an ONBUILD trigger")
-    expression = re.sub(r"(?i)^\s*ONBUILD\s*", "", request.node.original, count=1)
+    expression = re.sub(r"(?i)^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*", "", request.node.original, count=1)
     for heredoc in request.node.heredocs:
         expression += "\n" + heredoc.content + heredoc.name
     trigger_node = Node(
@@ -388,10 +388,9 @@ def _healthcheck(request: _Request) -> Healthcheck:
     retries = 0
     retries_text = flags.string("retries")
     if retries_text:
-        try:
-            retries = int(retries_text, 10)
-        except ValueError:
-            raise request.fail(f"--retries: invalid number {retries_text!r}") from None
+        if not re.fullmatch(r"[+-]?[0-9]+", retries_text):  # Go's ParseInt, base 10
+            raise request.fail(f"--retries: invalid number {retries_text!r}")
+        retries = int(retries_text)
         if retries < 0:
             raise request.fail(f"--retries cannot be negative ({retries})")
         if retries > 2**31 - 1:

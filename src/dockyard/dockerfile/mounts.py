@@ -50,11 +50,10 @@ def _parse_bool(key: str, value: str, fail: Callable[[str, str | None], Dockerfi
 def _parse_int(
     key: str, value: str, base: int, fail: Callable[[str, str | None], DockerfileError]
 ) -> int:
-    try:
-        number = int(value, base)
-    except ValueError:
-        number = -1
-    if number < 0 or number > 0xFFFFFFFF or not value.isascii() or value.startswith(("+", "-")):
+    digits = "01234567" if base == 8 else "0123456789"
+    valid = bool(value) and all(char in digits for char in value)  # Go's ParseUint
+    number = int(value, base) if valid else -1
+    if number < 0 or number > 0xFFFFFFFF:
         kind = "an octal number like 0644" if base == 8 else "a number"
         raise fail(f"invalid value {value} for {key}", f"{key} must be {kind}")
     return number
