@@ -71,7 +71,7 @@ def test_permission_denied_is_126(rootfs: Path, root: Path) -> None:
 
 def test_unknown_image(root: Path) -> None:
     result = dockyard("run", "--rm", "no-such-image", "true")
-    assert result.returncode != 0
+    assert result.returncode == 125  # as docker run
     assert "no-such-image" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -131,7 +131,7 @@ def test_bind_volumes_ro_rw(busybox: str, root: Path, tmp_path: Path) -> None:
 
 def test_missing_bind_source_is_an_error(busybox: str, root: Path, tmp_path: Path) -> None:
     result = dockyard("run", "--rm", "-v", f"{tmp_path}/absent:/x", busybox, "true")
-    assert result.returncode != 0
+    assert result.returncode == 125
     assert "bind source path does not exist" in result.stderr
     assert "Traceback" not in result.stderr
 

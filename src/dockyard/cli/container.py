@@ -158,6 +158,19 @@ def _read_env_files(files: list[str]) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Like ``docker run``: 125 when dockyard itself fails (image, name, port…),
+    126/127 when the command cannot be run, else the container's exit code."""
+    from dockyard.errors import ContainerStartError
+
+    try:
+        return _create_and_run(args)
+    except DockyardError as error:
+        if not isinstance(error, UsageError | ContainerStartError):
+            error.exit_code = 125
+        raise
+
+
+def _create_and_run(args: argparse.Namespace) -> int:
     from dockyard.runtime.containers import RunOptions, create_container, parse_size
     from dockyard.runtime.ports import parse_publish
 
