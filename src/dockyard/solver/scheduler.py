@@ -10,12 +10,15 @@ them to hurry), then the failure is raised.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from dockyard.plan.graph import Vertex, topological
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Result = TypeVar("Result")
 
@@ -49,7 +52,7 @@ class Scheduler(Generic[Result]):
         for vertex in order:
             for digest in {item.digest for item in vertex.inputs}:
                 users.setdefault(digest, []).append(vertex)
-        if len(order) == 1 or self._workers == 1:
+        if self._workers == 1 or _is_chain(order):
             self._run_serial(order)
         else:
             self._run_parallel(order, waiting, users)
@@ -70,6 +73,8 @@ class Scheduler(Generic[Result]):
         waiting: dict[str, set[str]],
         users: dict[str, list[Vertex]],
     ) -> None:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         ready = [vertex for vertex in order if not waiting[vertex.digest]]
         running: dict[Future[Result], Vertex] = {}
         failure: BaseException | None = None
@@ -112,3 +117,17 @@ class Scheduler(Generic[Result]):
             raise failure
         if self.cancel.is_set():
             raise KeyboardInterrupt
+
+
+def _is_chain(order: list[Vertex]) -> bool:
+    """True when no two vertices that do work could run at the same time.
+
+    Vertices without inputs (images, scratch, the context) cost nothing to solve; if
+    every other vertex depends on the one before it, a thread pool would only add
+    overhead (the usual single-stage Dockerfile).
+    """
+    working = [vertex for vertex in order if vertex.inputs]
+    for previous, vertex in itertools.pairwise(working):
+        if previous.digest not in {item.digest for item in vertex.walk()}:
+            return False
+    return True

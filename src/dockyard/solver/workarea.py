@@ -27,9 +27,14 @@ def builds_dir(root: Path) -> Path:
 
 
 def _identity() -> str:
-    from dockyard.runtime.runc import process_identity
-
-    return process_identity(os.getpid()) or str(os.getpid())
+    """``pid:starttime``, the owner format of the runtime's bundles (runc.process_identity)."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/stat") as source:
+            text = source.read()
+    except OSError:
+        return str(pid)
+    return f"{pid}:{text[text.rfind(')') + 2 :].split()[19]}"
 
 
 def _mounts_below(path: Path) -> list[str]:
