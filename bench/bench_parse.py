@@ -38,7 +38,9 @@ def generate(count: int = INSTRUCTIONS) -> str:
             "COPY --chown=1000:1000 --chmod=0755 requirements.txt setup.py $APP_HOME/",
             "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt",
             "COPY <<EOF /etc/app.conf\nname = app\nversion = $VERSION\nEOF",
-            "ADD --checksum=sha256:0123456789abcdef https://example.com/app-$VERSION.tgz /tmp/",
+            "ADD --checksum=sha256:"
+            + "0123456789abcdef" * 4
+            + " https://example.com/app-$VERSION.tgz /tmp/",
             "EXPOSE 8080/tcp 9090",
             "USER 1000:1000",
             'HEALTHCHECK --interval=30s --timeout=3s CMD ["curl", "-f", "http://localhost/"]',

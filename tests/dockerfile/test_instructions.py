@@ -220,11 +220,11 @@ def test_copy_heredoc_source() -> None:
 def test_add_flags() -> None:
     add = one(
         "ADD --chown=1:1 --chmod=600 --link --keep-git-dir=true "
-        "--checksum=sha256:abc --unpack=false --exclude=x https://e.com/a.tar /a"
+        f"--checksum=sha256:{'ab' * 32} --unpack=false --exclude=x https://e.com/a.tar /a"
     )
     assert isinstance(add, Add)
     assert (add.chown, add.chmod, add.link, add.keep_git_dir) == ("1:1", "600", True, True)
-    assert (add.checksum, add.unpack, add.excludes) == ("sha256:abc", False, ("x",))
+    assert (add.checksum, add.unpack, add.excludes) == ("sha256:" + "ab" * 32, False, ("x",))
     plain = one("ADD a /b")
     assert isinstance(plain, Add)
     assert plain.unpack is None
@@ -243,6 +243,8 @@ def test_add_flags() -> None:
         ("COPY a <<EOF\nx\nEOF", "heredoc as a destination"),
         ("ADD --from=x a b", "unknown flag: --from"),
         ("ADD a", "requires at least two arguments"),
+        ("ADD --checksum=sha256:abc http://x/y /y", "invalid checksum digest format"),
+        ("ADD --checksum=md5:" + "a" * 32 + " http://x/y /y", "invalid checksum digest format"),
     ],
 )
 def test_copy_add_errors(line: str, match: str) -> None:

@@ -12,7 +12,6 @@ processing, as BuildKit's ExpandRaw does.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,7 @@ from dockyard.dockerfile.commands import (
     Volume,
     Workdir,
 )
+from dockyard.dockerfile.digests import check_digest
 from dockyard.dockerfile.mounts import parse_mount
 from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
 
@@ -158,30 +158,8 @@ def _expand_copy(scope: Scope, instr: Instruction) -> Instruction:
     if expanded.chmod is not instr.chmod:
         _check_chmod(expanded.chmod, loc)
     if isinstance(expanded, Add) and expanded.checksum is not None:
-        _check_digest(expanded.checksum, loc)
+        check_digest(expanded.checksum, loc)
     return expanded
-
-
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
-_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-
-
-def _check_digest(checksum: str, loc: SourceLocation) -> None:
-    """ADD --checksum must be a digest (BuildKit's digest.Parse)."""
-    algorithm, _, encoded = checksum.partition(":")
-    length = _DIGEST_LENGTHS.get(algorithm)
-    valid = (
-        _DIGEST.match(checksum) is not None
-        and length is not None
-        and len(encoded) == length
-        and all(c in "0123456789abcdef" for c in encoded)
-    )
-    if not valid:
-        raise DockerfileError(
-            f"invalid checksum digest format: {checksum!r}",
-            loc,
-            "write --checksum=sha256:<64 hex digits>",
-        )
 
 
 def _check_chmod(chmod: str | None, loc: SourceLocation) -> None:

@@ -35,6 +35,7 @@ from dockyard.dockerfile.commands import (
     Volume,
     Workdir,
 )
+from dockyard.dockerfile.digests import check_digest
 from dockyard.dockerfile.flags import FlagSet, FlagType, parse_flags
 from dockyard.dockerfile.gotext import parse_go_duration
 from dockyard.dockerfile.heredoc import parse_heredoc_word
@@ -227,6 +228,9 @@ def _add(request: _Request) -> Add:
     flags = request.flags(chown=S, chmod=S, link=B, keep_git_dir=B, checksum=S, unpack=B, exclude=L)
     sources, dest, contents = _sources_and_dest(request)
     _validate_chmod(request, flags.string("chmod"))
+    checksum = flags.string("checksum")
+    if checksum is not None and "$" not in checksum:
+        check_digest(checksum, request.location)
     return Add(
         sources=sources,
         dest=dest,
