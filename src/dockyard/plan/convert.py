@@ -359,16 +359,10 @@ def dispatch_workdir(planner: Planner, state: StageState, instr: Any, before: Sc
         state.add_history(f"WORKDIR {path}", layer=False)
         return
     vertex = dispatch_fs.workdir_vertex(state.vertex, path, state.config.user)
-    name = state.prefix(_display(instr.original))
+    name = state.prefix(dispatch_fs.display(instr.original))
     state.add_layer(
         Vertex(vertex.op, vertex.inputs, name=name, location=instr.location), f"WORKDIR {path}"
     )
-
-
-def _display(original: str) -> str:
-    """The progress text of an instruction: its source line, keyword upper-cased."""
-    keyword, _, rest = " ".join(original.split()).partition(" ")
-    return f"{keyword.upper()} {rest}".rstrip()
 
 
 _DISPATCH: dict[str, Callable[[Planner, StageState, Any, Scope], None]] = {

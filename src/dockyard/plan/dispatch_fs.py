@@ -17,7 +17,8 @@ def workdir_vertex(parent: Vertex, path: str, user: str) -> Vertex:
     return Vertex(FileOp(MkdirAction(path=path, mode=0o755, user=user)), (parent,))
 
 
-def _display(original: str) -> str:
+def display(original: str) -> str:
+    """The progress text of an instruction: its source line, keyword upper-cased."""
     keyword, _, rest = " ".join(original.split()).partition(" ")
     return f"{keyword.upper()} {rest}".rstrip()
 
@@ -60,7 +61,7 @@ def dispatch_run(planner: Planner, state: StageState, instr: Any, before: Scope)
         mounts=mounts,
         proxy_env=tuple(f"{name}={value}" for name, value in before.proxy_args.items()),
     )
-    name = state.prefix(_display(instr.original))
+    name = state.prefix(display(instr.original))
     vertex = Vertex(op, tuple(inputs), name=name, location=instr.location)
     history = run_command_string(args, tuple(state.declared_args), dict(env_pairs))
     state.add_layer(vertex, f"RUN {history} # buildkit")
@@ -176,7 +177,7 @@ def _dispatch_copy(planner: Planner, state: StageState, instr: Any, *, is_add: b
         contents=tuple((item.path, item.data) for item in instr.contents),
         workdir="" if posixpath.isabs(dest) else (state.config.working_dir or "/"),
     )
-    name = state.prefix(_display(instr.original))
+    name = state.prefix(display(instr.original))
     vertex = Vertex(FileOp(action), (state.vertex, source), name=name, location=instr.location)
     keyword = "ADD" if is_add else "COPY"
     words = [*instr.sources, *(item.path for item in instr.contents), dest]

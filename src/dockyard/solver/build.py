@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +146,6 @@ def run_build(request: BuildRequest, progress: Progress) -> BuildResult:
             assert isinstance(result, Snapshot)
             if solver.context_opened:
                 solver.context_tree()[1].save()
-            started = time.monotonic()
             key = "export"
             progress.start(key, "exporting to image")
             epoch = request.source_date_epoch
@@ -163,7 +161,6 @@ def run_build(request: BuildRequest, progress: Progress) -> BuildResult:
             for name in request.tags:
                 progress.note(key, "exporting to image", f"naming to {name} done")
             progress.done(key, "exporting to image")
-            del started
             _write_fast_record(request, store.root, plan, solver, resolver, image, progress)
         finally:
             area.close()
