@@ -94,3 +94,20 @@ def test_kill_9_mid_run_then_check_clean_and_rebuild(
     assert _mounts_below(build_env.root) == []
     assert _leftovers(build_env) == []
     assert not any((build_env.root / "runc" / "bundles").iterdir())
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_is_cleaned_by_any_next_command(
+    build_env: BuildEnv, make_context: Callable[..., Path]
+) -> None:
+    context = make_context(f"FROM {build_env.base}\nRUN echo started && sleep 30\n")
+    process = _start_build(build_env, context)
+    _wait_for_container(build_env)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert _runc_containers(build_env) != [] or _mounts_below(build_env.root) != []
+    listed = build_env.dockyard("images", check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert _runc_containers(build_env) == []
+    assert _mounts_below(build_env.root) == []
+    assert _leftovers(build_env) == []

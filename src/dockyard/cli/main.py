@@ -52,6 +52,10 @@ COMMANDS: tuple[Command, ...] = (
 
 _BY_NAME = {command.name: command for command in COMMANDS}
 
+# Commands that never touch the store, and `build`, which recovers on its own before it
+# takes its first lock, skip the crash recovery below.
+_NO_RECOVERY = frozenset({"dockerfile", "build"})
+
 
 def _print_overview() -> None:
     from dockyard import __version__
@@ -90,8 +94,24 @@ def _dispatch(argv: Sequence[str]) -> int:
     module.configure(parser, name)
     args = parser.parse_args(rest)
     args.command = name
+    if name not in _NO_RECOVERY:
+        _recover_from_killed_commands()
     result: int = module.run(args)
     return result
+
+
+def _recover_from_killed_commands() -> None:
+    """Remove what a dockyard killed with -9 left: overlay mounts, runc containers, work dirs.
+
+    Cheap when there is nothing to do (a few stat calls); owners still alive are left alone.
+    """
+    from dockyard.store.files import default_root
+
+    root = default_root()
+    if root.is_dir():
+        from dockyard.solver.workarea import cleanup_stale
+
+        cleanup_stale(root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
