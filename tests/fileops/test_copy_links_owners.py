@@ -83,6 +83,8 @@ def _image_root(root: Path, copier: Any) -> None:
         ("1234:staff", "1234:50"),
         ("app:77", "1000:77"),
         ("nosuchuser", "0:0"),  # BuildKit: a name not in the image resolves to 0
+        (":staff", "0:50"),  # no user part: uid 0, then the group
+        ("app:", "1000:0"),  # empty group part: gid 0 (Docker 20.10's BuildKit)
     ],
 )
 def test_chown_names_come_from_the_image(copier: Any, chown: str, owner: str) -> None:

@@ -74,12 +74,15 @@ def resolve_chown(spec: str, root: Path | None) -> Owner:
     """
     if not spec:
         raise BuildError("invalid --chown: empty value", "use --chown=USER[:GROUP]")
-    user_text, _, group_text = spec.partition(":")
-    if not user_text:
-        raise BuildError(f"invalid --chown={spec!r}: no user", "use --chown=USER[:GROUP]")
-    uid = _parse_id(user_text)
+    user_text, has_group, group_text = spec.partition(":")
+    # As BuildKit (Docker 20.10's, checked by the differential suite): no user part
+    # (`--chown=:staff`) leaves uid and gid at 0 before the group applies, and an empty
+    # group part (`--chown=app:`) gives gid 0.
+    uid = _parse_id(user_text) if user_text else 0
     owner = Owner(uid, uid) if uid is not None else lookup_user(root, user_text) or Owner(0, 0)
-    if group_text:
+    if has_group and not group_text:
+        owner = Owner(owner.uid, 0)
+    elif group_text:
         gid = _parse_id(group_text)
         if gid is None:
             gid = lookup_group(root, group_text) or 0
