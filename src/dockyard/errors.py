@@ -19,6 +19,7 @@ these at the boundary where they happen.
     ├── UnpackError              a layer tar that is malformed or tries to escape its root
     ├── LayerError               a layer could not be written from a directory tree
     ├── MountError               an overlay mount or unmount failed
+    ├── UnknownUserError         a USER / -u name missing from the image's passwd or group
     ├── ArchiveError             a docker-archive / oci-archive that cannot be read
     ├── RegistryError            the distribution API failed (network, auth, 4xx/5xx)
     └── RuntimeError_            running a container failed (runc, mounts, ports)
@@ -145,6 +146,10 @@ class RegistryError(DockyardError):
 
 class RuntimeError_(DockyardError):
     """Running a container failed."""
+
+
+class UnknownUserError(DockyardError):
+    """A user or group name that the image's /etc/passwd or /etc/group does not have."""
 
 
 class ContainerNotFoundError(RuntimeError_):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.errors import RuntimeError_, UsageError
+from dockyard.errors import RuntimeError_, UnknownUserError, UsageError
+from dockyard.fs.passwd import ExecUser, resolve_exec_user
 from dockyard.runtime.containers import ImageInfo, RunOptions, merge_env, parse_signal, parse_size
 from dockyard.runtime.containers import _command as command_of
 from dockyard.runtime.etcfiles import resolv_conf
 from dockyard.runtime.ports import PortMapping, parse_publish
 from dockyard.runtime.spec import ProcessSpec, SpecOptions, build_spec
-from dockyard.runtime.users import ExecUser, resolve_user
 from dockyard.runtime.volumes import parse_volume
 
 
@@ -102,15 +102,15 @@ def test_resolve_user_from_the_image_files(tmp_path: Path) -> None:
         "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n"
     )
     (etc / "group").write_text("root:x:0:\napp:x:1000:\nextra:x:1500:app,other\nstaff:x:50:app\n")
-    assert resolve_user(tmp_path, "") == ExecUser(0, 0, (), "/root")
-    assert resolve_user(tmp_path, "app") == ExecUser(1000, 1000, (1500, 50), "/home/app")
-    assert resolve_user(tmp_path, "1000") == ExecUser(1000, 1000, (1500, 50), "/home/app")
-    assert resolve_user(tmp_path, "app:staff") == ExecUser(1000, 50, (), "/home/app")
-    assert resolve_user(tmp_path, "4242:4343") == ExecUser(4242, 4343, (), "/")
-    with pytest.raises(RuntimeError_, match="unable to find user ghost"):
-        resolve_user(tmp_path, "ghost")
-    with pytest.raises(RuntimeError_, match="unable to find group nogroup"):
-        resolve_user(tmp_path, "app:nogroup")
+    assert resolve_exec_user(tmp_path, "") == ExecUser(0, 0, (), "/root")
+    assert resolve_exec_user(tmp_path, "app") == ExecUser(1000, 1000, (1500, 50), "/home/app")
+    assert resolve_exec_user(tmp_path, "1000") == ExecUser(1000, 1000, (1500, 50), "/home/app")
+    assert resolve_exec_user(tmp_path, "app:staff") == ExecUser(1000, 50, (), "/home/app")
+    assert resolve_exec_user(tmp_path, "4242:4343") == ExecUser(4242, 4343, (), "/")
+    with pytest.raises(UnknownUserError, match="unable to find user ghost"):
+        resolve_exec_user(tmp_path, "ghost")
+    with pytest.raises(UnknownUserError, match="unable to find group nogroup"):
+        resolve_exec_user(tmp_path, "app:nogroup")
 
 
 def test_user_files_behind_a_symlink_stay_in_the_root(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_user_files_behind_a_symlink_stay_in_the_root(tmp_path: Path) -> None:
     (tmp_path / "etc" / "passwd").symlink_to("/elsewhere/passwd")
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "passwd").write_text("svc:x:77:77::/srv:/bin/sh\n")
-    assert resolve_user(tmp_path, "svc").uid == 77
+    assert resolve_exec_user(tmp_path, "svc").uid == 77
 
 
 def test_resolv_conf_drops_loopback_nameservers_in_a_private_namespace(tmp_path: Path) -> None:

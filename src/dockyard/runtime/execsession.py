@@ -10,12 +10,12 @@ import threading
 from collections.abc import Sequence
 
 from dockyard.errors import RuntimeError_
+from dockyard.fs.passwd import resolve_exec_user
 from dockyard.runtime.containers import current_state, merge_env
 from dockyard.runtime.records import ContainerRecord, container_dir
 from dockyard.runtime.runc import RuncContainer, start_error
 from dockyard.runtime.spec import ProcessSpec, process_dict
 from dockyard.runtime.supervisor import runc_container
-from dockyard.runtime.users import resolve_user
 
 _RUNC_FAILURE = b"runc exec failed: "
 
@@ -47,7 +47,7 @@ def exec_in_container(
             f"container {record.name} is not running", "start one with 'dockyard run -d'"
         )
     directory = container_dir(record.id)
-    exec_user = resolve_user(directory / "rootfs", record.user if user is None else user)
+    exec_user = resolve_exec_user(directory / "rootfs", record.user if user is None else user)
     environment = merge_env(record.env, env)
     if not any(item.startswith("HOME=") for item in environment):
         environment.append(f"HOME={exec_user.home}")

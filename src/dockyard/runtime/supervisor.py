@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import ContainerStartError, DockyardError, RuntimeError_
+from dockyard.fs.passwd import resolve_exec_user
 from dockyard.runtime import etcfiles, overlay, paths, volumes
 from dockyard.runtime.console import (
     ConsoleSocket,
@@ -42,7 +43,6 @@ from dockyard.runtime.records import (
 )
 from dockyard.runtime.runc import ExitStatus, RuncContainer, process_identity
 from dockyard.runtime.spec import MountSpec, ProcessSpec, Resources, SpecOptions, build_spec
-from dockyard.runtime.users import resolve_user
 
 INIT_BINARY = Path("/usr/bin/tini-static")
 INIT_PATH = "/sbin/docker-init"
@@ -122,7 +122,7 @@ class Supervisor:
         from dockyard.fs import resolve_in_root
 
         record = self.record
-        user = resolve_user(rootfs, record.user)
+        user = resolve_exec_user(rootfs, record.user)
         env = list(record.env)
         if not any(item.startswith("HOME=") for item in env):
             env.append(f"HOME={user.home}")

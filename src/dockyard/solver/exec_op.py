@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from dockyard.errors import BuildError, DockyardError
+from dockyard.fs.passwd import resolve_exec_user
 from dockyard.plan.graph import ExecOp, Mount, Vertex
 from dockyard.solver.results import ContextDir, Result, Snapshot
-from dockyard.solver.users import resolve_user
 from dockyard.solver.workarea import mounted
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def run_exec(
     from dockyard.runtime.executor import run_process
     from dockyard.runtime.spec import ProcessSpec
 
-    user = resolve_user(merged, op.user)
+    user = resolve_exec_user(merged, op.user)
     cwd = resolve_in_root(merged, op.cwd)
     if not cwd.exists():
         cwd.mkdir(mode=0o755, parents=True)

@@ -98,10 +98,10 @@ def _apply(plan: CopyPlan, merged: Path) -> None:
 
 
 def _mkdir(merged: Path, action: MkdirAction) -> None:
+    from dockyard.fs.passwd import resolve_exec_user
     from dockyard.fs.safepath import resolve_in_root
-    from dockyard.solver.users import resolve_user
 
-    owner = resolve_user(merged, action.user) if action.user else None
+    owner = resolve_exec_user(merged, action.user) if action.user else None
     target = resolve_in_root(merged, action.path)
     missing: list[Path] = []
     probe = target

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import BuildError
-from dockyard.fs.safepath import resolve_in_root
+from dockyard.fs.passwd import parse_id, read_entries
 
 
 @dataclass(frozen=True)
@@ -24,36 +24,15 @@ class Owner:
     gid: int
 
 
-def _parse_id(text: str) -> int | None:
-    if text.isdigit():
-        value = int(text)
-        if value < 2**32 - 1:
-            return value
-    return None
-
-
-def _read_db(root: Path | None, path: str) -> list[list[str]]:
-    if root is None:
-        return []
-    try:
-        data = resolve_in_root(root, path).read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return []
-    except OSError as error:
-        raise BuildError(f"cannot read {path} of the image: {error.strerror}") from error
-    rows = []
-    for line in data.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            rows.append(line.split(":"))
-    return rows
+def _read_db(root: Path | None, name: str) -> list[list[str]]:
+    return read_entries(root, name) if root is not None else []
 
 
 def lookup_user(root: Path | None, name: str) -> Owner | None:
     """(uid, primary gid) of ``name`` in ``root``'s /etc/passwd, or None."""
-    for row in _read_db(root, "/etc/passwd"):
+    for row in _read_db(root, "passwd"):
         if len(row) >= 4 and row[0] == name:
-            uid, gid = _parse_id(row[2]), _parse_id(row[3])
+            uid, gid = parse_id(row[2]), parse_id(row[3])
             if uid is not None and gid is not None:
                 return Owner(uid, gid)
     return None
@@ -61,9 +40,9 @@ def lookup_user(root: Path | None, name: str) -> Owner | None:
 
 def lookup_group(root: Path | None, name: str) -> int | None:
     """The gid of group ``name`` in ``root``'s /etc/group, or None."""
-    for row in _read_db(root, "/etc/group"):
+    for row in _read_db(root, "group"):
         if len(row) >= 3 and row[0] == name:
-            return _parse_id(row[2])
+            return parse_id(row[2])
     return None
 
 
@@ -78,12 +57,12 @@ def resolve_chown(spec: str, root: Path | None) -> Owner:
     # As BuildKit (Docker 20.10's, checked by the differential suite): no user part
     # (`--chown=:staff`) leaves uid and gid at 0 before the group applies, and an empty
     # group part (`--chown=app:`) gives gid 0.
-    uid = _parse_id(user_text) if user_text else 0
+    uid = parse_id(user_text) if user_text else 0
     owner = Owner(uid, uid) if uid is not None else lookup_user(root, user_text) or Owner(0, 0)
     if has_group and not group_text:
         owner = Owner(owner.uid, 0)
     elif group_text:
-        gid = _parse_id(group_text)
+        gid = parse_id(group_text)
         if gid is None:
             gid = lookup_group(root, group_text) or 0
         owner = Owner(owner.uid, gid)
