@@ -11,8 +11,6 @@ runc containers and bundles of dead owners.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import secrets
 import shutil
@@ -54,6 +52,9 @@ def _mounts_below(path: Path) -> list[str]:
 
 def force_unmount(path: str) -> None:
     """Unmount ``path``; if it is busy, detach it lazily (it is going away)."""
+    import ctypes  # only when something must be unmounted: keeps every command's start light
+    import ctypes.util
+
     libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     if libc.umount2(path.encode(), 0) != 0:
         libc.umount2(path.encode(), MNT_DETACH)
