@@ -226,3 +226,39 @@ def build(
         return run_build(request, reporter)
     finally:
         reporter.finish()
+
+
+# registries
+
+
+def pull(
+    name: str, root: str | Path | None = None, progress: Callable[[str], None] | None = None
+) -> StoredImage:
+    """Download ``name`` from its registry into the store (``docker pull``)."""
+    from dockyard.registry import pull as pull_image
+
+    with open_store(root) as store:
+        return pull_image(store, name, progress=progress or (lambda _line: None))
+
+
+def push(
+    name: str,
+    target: str | None = None,
+    root: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> str:
+    """Upload the image ``name`` to the registry of ``target`` (default: ``name``)."""
+    from dockyard.registry import push as push_image
+
+    with open_store(root) as store:
+        digest = push_image(store, name, target, progress=progress or (lambda _line: None))
+    return str(digest)
+
+
+def login(server: str, username: str, password: str, root: str | Path | None = None) -> Path:
+    """Check the credentials against ``server``'s /v2/ and store them (``docker login``)."""
+    from dockyard.registry import Credentials, Transport, save_credentials
+
+    credentials = Credentials(username, password)
+    Transport(server, credentials).request("GET", "/v2/").read()
+    return save_credentials(server, credentials, Path(root) if root else None)

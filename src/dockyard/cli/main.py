@@ -46,6 +46,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("import", "dockyard.cli.archive", "Create an image from a tarball or directory"),
     Command("load", "dockyard.cli.archive", "Load images from a docker-archive or oci-archive"),
     Command("save", "dockyard.cli.archive", "Save images to a docker-archive or oci-archive"),
+    Command("pull", "dockyard.cli.registry", "Download an image from a registry"),
+    Command("push", "dockyard.cli.registry", "Upload an image to a registry"),
+    Command("login", "dockyard.cli.registry", "Log in to a registry"),
     Command("system", "dockyard.cli.system", "Manage the store (df, check, prune)"),
     Command("dockerfile", "dockyard.cli.dockerfile", "Dockerfile tools (parse --dump)"),
 )
