@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 
 def configure(parser: argparse.ArgumentParser, command: str) -> None:
@@ -23,30 +24,29 @@ def configure(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="Suppress progress output")
 
 
-def _progress(args: argparse.Namespace) -> object:
+def _printer(quiet: bool) -> Callable[[str], None]:
     def emit(line: str) -> None:
         print(line, flush=True)
 
     def silent(_line: str) -> None:
         pass
 
-    return silent if args.quiet else emit
+    return silent if quiet else emit
 
 
 def run(args: argparse.Namespace) -> int:
     from dockyard import api
+    from dockyard.oci import ImageReference
 
     if args.command == "login":
         return _login(args)
-    progress = _progress(args)
+    progress = _printer(args.quiet)
     if args.command == "pull":
-        image = api.pull(args.name, progress=progress)  # type: ignore[arg-type]
-        if args.quiet:
-            print(image.names[0] if image.names else image.manifest_digest)
-        else:
-            print(f"{args.name if '/' in args.name else image.repo_tags[0]}")
+        api.pull(args.name, progress=progress)
+        reference = ImageReference.parse(args.name)
+        print(reference if reference.digest else reference.with_default_tag())
         return 0
-    digest = api.push(args.name, args.target, progress=progress)  # type: ignore[arg-type]
+    digest = api.push(args.name, args.target, progress=progress)
     if args.quiet:
         print(digest)
     return 0
