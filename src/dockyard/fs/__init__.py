@@ -10,20 +10,57 @@ The public API (documented in each module):
 - :func:`mount_overlay`, :func:`unmount`, :func:`overlay` — overlayfs mounts.
 """
 
-from dockyard.fs.compress import (
-    MEDIA_TYPE_LAYER_GZIP,
-    MEDIA_TYPE_LAYER_TAR,
-    MEDIA_TYPE_LAYER_ZSTD,
-    Compression,
-    LayerBlob,
-    compress_tar,
-    open_layer,
-)
-from dockyard.fs.diff import write_diff
-from dockyard.fs.layer import LayerKind, write_layer
-from dockyard.fs.safepath import resolve_in_root
-from dockyard.fs.snapshot import mount_overlay, overlay, overlay_supported, unmount
-from dockyard.fs.unpack import UnpackMode, UnpackResult, unpack_layer
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.fs.compress import (
+        MEDIA_TYPE_LAYER_GZIP,
+        MEDIA_TYPE_LAYER_TAR,
+        MEDIA_TYPE_LAYER_ZSTD,
+        Compression,
+        LayerBlob,
+        compress_tar,
+        open_layer,
+    )
+    from dockyard.fs.diff import write_diff
+    from dockyard.fs.layer import LayerKind, write_layer
+    from dockyard.fs.safepath import resolve_in_root
+    from dockyard.fs.snapshot import mount_overlay, overlay, overlay_supported, unmount
+    from dockyard.fs.unpack import UnpackMode, UnpackResult, unpack_layer
+
+# Loaded on first use (PEP 562): a command that needs one submodule (a cached build
+# needs the layer writer, not the overlay mounts or the compressors) pays only for it.
+_HOME = {
+    "MEDIA_TYPE_LAYER_GZIP": "compress",
+    "MEDIA_TYPE_LAYER_TAR": "compress",
+    "MEDIA_TYPE_LAYER_ZSTD": "compress",
+    "Compression": "compress",
+    "LayerBlob": "compress",
+    "compress_tar": "compress",
+    "open_layer": "compress",
+    "write_diff": "diff",
+    "LayerKind": "layer",
+    "write_layer": "layer",
+    "resolve_in_root": "safepath",
+    "mount_overlay": "snapshot",
+    "overlay": "snapshot",
+    "overlay_supported": "snapshot",
+    "unmount": "snapshot",
+    "UnpackMode": "unpack",
+    "UnpackResult": "unpack",
+    "unpack_layer": "unpack",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"dockyard.fs.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MEDIA_TYPE_LAYER_GZIP",

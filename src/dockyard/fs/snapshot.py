@@ -12,7 +12,6 @@ directories copied, deletions as whiteouts (see :mod:`dockyard.fs.layer`).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,9 @@ MNT_DETACH = 0x2
 PAGE_LIMIT = 4096
 _UPPER_OPTIONS = "redirect_dir=off,metacopy=off"
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The process already links libc: dlopen(NULL) finds mount/umount2 without
+# ctypes.util.find_library, which forks ldconfig (milliseconds on every build).
+_libc = ctypes.CDLL(None, use_errno=True)
 _mount = _libc.mount
 _mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                    ctypes.c_char_p]  # fmt: skip

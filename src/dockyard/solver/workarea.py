@@ -53,9 +53,8 @@ def _mounts_below(path: Path) -> list[str]:
 def force_unmount(path: str) -> None:
     """Unmount ``path``; if it is busy, detach it lazily (it is going away)."""
     import ctypes  # only when something must be unmounted: keeps every command's start light
-    import ctypes.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # libc is linked in: no find_library fork
     if libc.umount2(path.encode(), 0) != 0:
         libc.umount2(path.encode(), MNT_DETACH)
 
