@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -72,7 +71,7 @@ class WorkArea:
     """A build's private directory under the store root."""
 
     def __init__(self, root: Path) -> None:
-        self.path = builds_dir(root) / ("b" + secrets.token_hex(8))
+        self.path = builds_dir(root) / ("b" + os.urandom(8).hex())
         self.path.mkdir(parents=True)
         (self.path / "owner").write_text(_identity())
         self._counter = 0

@@ -12,7 +12,6 @@ import io
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, cast
@@ -67,6 +66,8 @@ class BlobWriter(io.RawIOBase):
         readinto = getattr(source, "readinto", None)
         remaining = length
         fd = self._file.fileno()
+        from concurrent.futures import Future, ThreadPoolExecutor  # only when copying a stream
+
         pending: list[Future[None]] = []
         with ThreadPoolExecutor(max_workers=1) as hashing:
             turn = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ def default_root() -> Path:
 
 
 def temp_name(prefix: str) -> str:
-    return f"{prefix}{os.getpid()}-{secrets.token_hex(6)}"
+    return f"{prefix}{os.getpid()}-{os.urandom(6).hex()}"
 
 
 def fsync_dir(path: Path) -> None:
