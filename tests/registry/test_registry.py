@@ -126,3 +126,37 @@ def test_wrong_password_is_refused(tmp_path: Path) -> None:
         with pytest.raises(RegistryError, match="answered 401") as raised:
             transport.request("GET", "/v2/")
         assert "dockyard login" in str(raised.value.hint)
+
+
+def _with_index(served: FakeRegistry) -> tuple[FakeRegistry, str]:
+    """Serve ``latest`` as an index: an arm64 entry first, then the amd64 manifest."""
+    media_type, manifest = served.manifests.pop("latest")
+    amd64 = digest_of(manifest)
+    entries = [
+        {"mediaType": media_type, "digest": "sha256:" + "0" * 64, "size": 1,
+         "platform": {"os": "linux", "architecture": "arm64"}},
+        {"mediaType": media_type, "digest": amd64, "size": len(manifest),
+         "platform": {"os": "linux", "architecture": "amd64"}},
+    ]  # fmt: skip
+    index = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries})
+    served.manifests["latest"] = (media.OCI_INDEX, index.encode())
+    served.manifests[amd64] = (media_type, manifest)
+    return served, amd64
+
+
+def test_pull_picks_linux_amd64_from_an_index(tmp_path: Path) -> None:
+    served, amd64 = _with_index(_image_served_with(b"real layer bytes"))
+    with serve(served) as fake, Store.open(tmp_path) as store:
+        image = pull(store, f"{fake.address}/test/image:latest")
+        assert str(image.manifest_digest) == amd64
+        validate_image(store, image)
+
+
+def test_manifest_not_matching_the_requested_digest_is_refused(tmp_path: Path) -> None:
+    served = _image_served_with(b"real layer bytes")
+    wrong = "sha256:" + "1" * 64
+    served.manifests[wrong] = served.manifests["latest"]
+    with serve(served) as fake, Store.open(tmp_path) as store:
+        with pytest.raises(RegistryError, match="expected " + wrong):
+            pull(store, f"{fake.address}/test/image@{wrong}")
+        assert store.images() == []
