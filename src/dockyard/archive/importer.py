@@ -11,11 +11,12 @@ from typing import BinaryIO, cast
 
 from dockyard.digest import Digest
 from dockyard.errors import ArchiveError
+from dockyard.fs.magic import sniff_compression
 from dockyard.oci import ContainerConfig, History, ImageConfig, ImageReference, media
 from dockyard.store import Layer, Store, StoredImage
 
 from .load import uncompressed_size
-from .tarstream import CHUNK, PeekableStream, compression_of, decompressed
+from .tarstream import CHUNK, PeekableStream, decompressed
 
 
 def rfc3339_nano(ns: int) -> str:
@@ -62,7 +63,7 @@ def _verify_tar(stream: BinaryIO, what: str) -> tuple[Digest, int]:
 
 def _layer_from_stream(store: Store, source: BinaryIO, what: str) -> Layer:
     peekable = PeekableStream(source)
-    compression = compression_of(peekable.peek(8))
+    compression = sniff_compression(peekable.peek(8))
     stream = cast(BinaryIO, peekable)
     if compression in ("xz", "bzip2"):
         stream, compression = decompressed(stream, compression), ""

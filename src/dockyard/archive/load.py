@@ -19,12 +19,13 @@ from typing import BinaryIO
 
 from dockyard.digest import Digest
 from dockyard.errors import ArchiveError, DockyardError, StoreError
+from dockyard.fs.magic import sniff_compression
 from dockyard.oci import Descriptor, ImageConfig, ImageReference, Index, Manifest, media
 from dockyard.store import Layer, Store, StoredImage
 from dockyard.store.blobs import open_uncompressed
 from dockyard.store.validate import DiffIdCache, layer_diff_id
 
-from .tarstream import CHUNK, compression_of, open_tar
+from .tarstream import CHUNK, open_tar
 
 _SMALL = 1 << 20
 _METADATA = {"manifest.json", "repositories", "index.json", "oci-layout"}
@@ -69,7 +70,7 @@ def _read_members(store: Store, tar: tarfile.TarFile) -> dict[str, Member]:
             expected = Digest("sha256:" + base)
         with store.ingest(expected) as writer:
             head = source.read(CHUNK)
-            compression = compression_of(head)
+            compression = sniff_compression(head)
             writer.write(head)
             writer.copy_from(source)  # type: ignore[arg-type]
             if writer.size != info.size:
@@ -106,7 +107,7 @@ class _Loader:
         if member is None or member.descriptor is None:
             if member is not None and member.data is not None:
                 descriptor = self.store.write_blob(member.data, "application/octet-stream")
-                member = Member(None, descriptor, compression_of(member.data[:8]))
+                member = Member(None, descriptor, sniff_compression(member.data[:8]))
             else:
                 raise ArchiveError(f"the archive has no layer {name}")
         assert member.descriptor is not None

@@ -15,25 +15,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from dockyard.errors import ArchiveError
+from dockyard.fs.magic import sniff_compression
 
 CHUNK = 1 << 20
 _BLOCK = tarfile.BLOCKSIZE
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-XZ_MAGIC = b"\xfd7zXZ\x00"
-BZIP2_MAGIC = b"BZh"
-
-
-def compression_of(head: bytes) -> str:
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
-    if head.startswith(XZ_MAGIC):
-        return "xz"
-    if head.startswith(BZIP2_MAGIC):
-        return "bzip2"
-    return ""
 
 
 class PeekableStream(io.RawIOBase):
@@ -110,7 +95,7 @@ def open_tar(source: Path | BinaryIO, what: str) -> Iterator[tarfile.TarFile]:
                 raise ArchiveError(f"cannot open {source}: {error.strerror}") from None
             head = raw.read(8)
             raw.seek(0)
-            if not compression_of(head):
+            if not sniff_compression(head):
                 try:
                     yield stack.enter_context(tarfile.open(fileobj=raw, mode="r:"))
                 except tarfile.TarError as error:
@@ -119,7 +104,7 @@ def open_tar(source: Path | BinaryIO, what: str) -> Iterator[tarfile.TarFile]:
         else:
             raw = source
         peekable = PeekableStream(raw)
-        stream = decompressed(cast(BinaryIO, peekable), compression_of(peekable.peek(8)))
+        stream = decompressed(cast(BinaryIO, peekable), sniff_compression(peekable.peek(8)))
         try:
             yield stack.enter_context(tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK))
         except (tarfile.TarError, EOFError, OSError) as error:

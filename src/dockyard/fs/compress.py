@@ -23,6 +23,7 @@ from isal import isal_zlib
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
+from dockyard.fs.magic import sniff_compression
 
 Compression = Literal["gzip", "zstd", "none"]
 
@@ -41,8 +42,6 @@ ZSTD_LEVEL = 3
 _WINDOW = 1 << 15
 _IN_FLIGHT = 8
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 @dataclass(frozen=True)
@@ -243,14 +242,14 @@ def compress_tar(
 def open_layer(stream: BinaryIO) -> BinaryIO:
     """An uncompressed view of a layer blob: gzip, zstd or plain tar, by magic bytes."""
     buffered = io.BufferedReader(_Borrowed(stream), CHUNK)
-    magic = buffered.peek(4)[:4]
-    if magic.startswith(_GZIP_MAGIC):
+    compression = sniff_compression(buffered.peek(4)[:4])
+    if compression == "gzip":
         from isal import igzip_threaded
 
         return igzip_threaded.open(  # type: ignore[no-any-return,no-untyped-call]
             buffered, "rb", threads=1, block_size=CHUNK
         )
-    if magic == _ZSTD_MAGIC:
+    if compression == "zstd":
         decompressor = _zstandard().ZstdDecompressor()
         reader = decompressor.stream_reader(buffered, read_size=CHUNK, read_across_frames=True)
         return io.BufferedReader(reader, CHUNK)

@@ -72,9 +72,10 @@ def _scan(root: Path, dockerfile_path: Path | None) -> SourceTree:
 
 def is_tar_stream(head: bytes) -> bool:
     """Does a stream starting with ``head`` (>= 512 bytes if plain) hold a tar context?"""
-    from dockyard.solver.fileops.archive import _valid_tar_header, compression_of
+    from dockyard.fs.magic import sniff_compression
+    from dockyard.solver.fileops.archive import _valid_tar_header
 
-    if compression_of(head) in ("gzip", "bzip2", "xz"):
+    if sniff_compression(head) in ("gzip", "bzip2", "xz"):
         return True
     return _valid_tar_header(head[:512])
 

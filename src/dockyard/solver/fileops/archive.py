@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from dockyard.errors import BuildError
+from dockyard.fs.magic import sniff_compression
 from dockyard.fs.safepath import resolve_in_root
 from dockyard.solver.fileops.plan import CopyAction
 from dockyard.solver.fileops.users import Owner
@@ -31,30 +32,12 @@ from dockyard.solver.fileops.writes import mkdir_all
 if TYPE_CHECKING:
     from dockyard.solver.fileops.copy import CopyStats
 
-_GZIP = b"\x1f\x8b"
-_BZIP2 = b"BZh"
-_XZ = b"\xfd7zXZ\x00"
-_ZSTD = b"\x28\xb5\x2f\xfd"
-
-
-def compression_of(head: bytes) -> str:
-    """ "gzip", "bzip2", "xz", "zstd" or "none", from the first bytes of a file."""
-    if head.startswith(_GZIP):
-        return "gzip"
-    if head.startswith(_BZIP2):
-        return "bzip2"
-    if head.startswith(_XZ):
-        return "xz"
-    if head.startswith(_ZSTD):
-        return "zstd"
-    return "none"
-
 
 @contextlib.contextmanager
 def open_decompressed(path: str) -> Iterator[BinaryIO | None]:
     """The decompressed content of ``path`` (None for a compression we cannot read)."""
     with open(path, "rb") as raw:
-        kind = compression_of(raw.read(6))
+        kind = sniff_compression(raw.read(6))
         raw.seek(0)
         if kind == "gzip":
             with gzip.GzipFile(fileobj=raw) as stream:
