@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from dockyard.fs.entries import write_entries
+from dockyard.fs.unpack import unpack_layer
 from dockyard.solver.fileops.copy import apply_copy
 from dockyard.solver.fileops.plan import CopyPlan, CopySpec, prepare_copy
 from dockyard.solver.fileops.tree import SourceTree
+from dockyard.solver.fileops.virtual import NotDirect, VirtualTarget
 
 
 def make_tree(base: Path, layout: dict[str, str | bytes | None]) -> Path:
@@ -49,11 +55,18 @@ def listing(root: Path) -> dict[str, str]:
 
 
 class Copier:
-    """Runs COPY specs from one source directory into one destination root."""
+    """Runs COPY specs from one source directory into one destination root.
 
-    def __init__(self, context: Path, root: Path) -> None:
+    ``direct``: the copy is recorded by a VirtualTarget over the root, written as a
+    layer tar and that tar unpacked onto the root (what a build does for a COPY from
+    the context), instead of copying into the root; both must give the same tree.
+    """
+
+    def __init__(self, context: Path, root: Path, *, direct: bool = False) -> None:
         self.context = context
         self.root = root
+        self.direct = direct
+        self.fell_back: list[str] = []
         root.mkdir(parents=True, exist_ok=True)
 
     make = staticmethod(make_tree)
@@ -70,10 +83,34 @@ class Copier:
         return prepare_copy(spec, self.tree())
 
     def __call__(self, *sources: str, dest: str, **options: object) -> dict[str, str]:
-        apply_copy(self.plan(*sources, dest=dest, **options), self.root)
+        plan = self.plan(*sources, dest=dest, **options)
+        if self.direct:
+            self.copy_directly(plan)
+        else:
+            apply_copy(plan, self.root)
         return listing(self.root)
+
+    def copy_directly(self, plan: CopyPlan) -> None:
+        target = VirtualTarget(str(self.root), time.time_ns())
+        try:
+            apply_copy(plan, self.root, target=target)
+            entries = target.entries()
+        except NotDirect as reason:
+            self.fell_back.append(str(reason))
+            apply_copy(plan, self.root)
+            return
+        layer = io.BytesIO()
+        write_entries(entries, layer, compression="none")
+        layer.seek(0)
+        unpack_layer(layer, self.root)
+
+
+@pytest.fixture(params=["disk", "direct"])
+def copier(request: pytest.FixtureRequest, tmp_path: Path) -> Copier:
+    return Copier(tmp_path / "context", tmp_path / "root", direct=request.param == "direct")
 
 
 @pytest.fixture
-def copier(tmp_path: Path) -> Copier:
-    return Copier(tmp_path / "context", tmp_path / "root")
+def tree_maker() -> Callable[[Path, dict[str, str | bytes | None]], Path]:
+    """:func:`make_tree`, for test modules (they cannot import a conftest by name)."""
+    return make_tree

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from dockyard.errors import UnpackError
@@ -22,18 +23,32 @@ def split_components(path: str) -> list[str]:
     return [part for part in path.split("/") if part and part != "."]
 
 
-def resolve_in_root(root: Path | str, path: str, *, follow_final: bool = True) -> Path:
+def resolve_in_root(
+    root: Path | str,
+    path: str,
+    *,
+    follow_final: bool = True,
+    lstat: Callable[[str], os.stat_result] = os.lstat,
+    readlink: Callable[[str], str] = os.readlink,
+) -> Path:
     """``root`` joined with ``path`` (absolute or relative), never leaving ``root``.
 
     With ``follow_final=False`` a symlink in the last component is not followed: the
     result names the link itself (what ``lstat``, ``unlink`` or creating an entry need).
-    Components that do not exist are joined lexically.
+    Components that do not exist are joined lexically. ``lstat`` and ``readlink``
+    look entries up (a view that is not only the disk passes its own).
     """
     root_text = os.path.abspath(root)
-    return Path(root_text, _resolve(root_text, path, follow_final))
+    return Path(root_text, _resolve(root_text, path, follow_final, lstat, readlink))
 
 
-def _resolve(root: str, path: str, follow_final: bool) -> str:
+def _resolve(
+    root: str,
+    path: str,
+    follow_final: bool,
+    lstat: Callable[[str], os.stat_result] = os.lstat,
+    readlink: Callable[[str], str] = os.readlink,
+) -> str:
     pending = split_components(path)
     pending.reverse()  # a stack: the next component is at the end
     resolved: list[str] = []
@@ -49,7 +64,7 @@ def _resolve(root: str, path: str, follow_final: bool) -> str:
             break
         candidate = os.path.join(root, *resolved, part)
         try:
-            mode = os.lstat(candidate).st_mode
+            mode = lstat(candidate).st_mode
         except (FileNotFoundError, NotADirectoryError):
             resolved.append(part)
             continue
@@ -62,7 +77,7 @@ def _resolve(root: str, path: str, follow_final: bool) -> str:
                 f"too many levels of symbolic links resolving {path!r} in {root}",
                 "a layer or image contains a symlink loop",
             )
-        target = os.readlink(candidate)
+        target = readlink(candidate)
         if target.startswith("/"):
             resolved.clear()
         target_parts = split_components(target)

@@ -209,6 +209,6 @@ def write(
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w") as out:
-        json.dump(record, out)
+        out.write(json.dumps(record))  # dumps: the C encoder (dump streams in Python)
     os.replace(temporary, path)
     return True

@@ -9,6 +9,7 @@ merged overlay of the parent snapshot.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,9 @@ from dockyard.solver.results import ContextDir, Result, Snapshot
 from dockyard.solver.workarea import mounted
 
 if TYPE_CHECKING:
+    from dockyard.solver.cache import CachedLayer
     from dockyard.solver.fileops.plan import CopyPlan, CopySpec
+    from dockyard.solver.fileops.virtual import VirtualTarget
     from dockyard.solver.solve import VertexSolver
 
 
@@ -68,6 +71,45 @@ def context_key(solver: VertexSolver, vertex: Vertex, index: int, context: Conte
     return content_key("context", solver.context_checksum())
 
 
+def copy_directly(
+    solver: VertexSolver,
+    vertex: Vertex,
+    op: FileOp,
+    lowers: Sequence[Path],
+    inputs: Sequence[Result],
+) -> CachedLayer | None:
+    """A COPY from the context written straight into its layer, or None: use an overlay.
+
+    The copy runs against a :class:`VirtualTarget` over a read-only mount of the
+    parent; the layer tar then reads the data from the context files themselves.
+    """
+    if not isinstance(op.action, CopyAction) or not isinstance(inputs[1], ContextDir):
+        return None
+    from dockyard.solver.fileops.virtual import NotDirect, VirtualTarget
+
+    with solver.lock:
+        plan = solver.copy_plans.pop(vertex.digest, None)
+    if plan is None:
+        plan = _prepare(solver, vertex, None)
+    if any(action.unpack or action.url for action in plan.actions):
+        _keep(solver, vertex, plan)
+        return None
+    with mounted(solver.area, lowers, writable=False) as (root, _):
+        target = VirtualTarget(str(root), time.time_ns())
+        try:
+            _apply(plan, root, target)
+            entries = target.entries()
+        except NotDirect:
+            _keep(solver, vertex, plan)
+            return None
+        return solver.commit_entries(entries)
+
+
+def _keep(solver: VertexSolver, vertex: Vertex, plan: CopyPlan) -> None:
+    with solver.lock:
+        solver.copy_plans[vertex.digest] = plan
+
+
 def run_file(
     solver: VertexSolver, vertex: Vertex, op: FileOp, merged: Path, inputs: Sequence[Result]
 ) -> Callable[[], None]:
@@ -91,10 +133,10 @@ def run_file(
     return _nothing
 
 
-def _apply(plan: CopyPlan, merged: Path) -> None:
+def _apply(plan: CopyPlan, merged: Path, target: VirtualTarget | None = None) -> None:
     from dockyard.solver.fileops.copy import apply_copy
 
-    apply_copy(plan, merged)
+    apply_copy(plan, merged, target=target)
 
 
 def _mkdir(merged: Path, action: MkdirAction) -> None:

@@ -35,6 +35,7 @@ from dockyard.solver.results import ContextDir, LayerRef, Result, Snapshot
 from dockyard.solver.workarea import WorkArea, mounted
 
 if TYPE_CHECKING:
+    from dockyard.fs.entries import LayerEntry
     from dockyard.store import Layer, Store
 
 
@@ -201,6 +202,12 @@ class VertexSolver:
 
     def _execute(self, vertex: Vertex, parent: Snapshot, inputs: Sequence[Result]) -> CachedLayer:
         lowers = self.lowerdirs(parent)
+        if isinstance(vertex.op, FileOp):
+            from dockyard.solver.file_op import copy_directly
+
+            direct = copy_directly(self, vertex, vertex.op, lowers, inputs)
+            if direct is not None:
+                return direct
         with mounted(self.area, lowers) as (merged, upper):
             assert upper is not None
             op = vertex.op
@@ -257,6 +264,25 @@ class VertexSolver:
         # blob; a layer no step builds on (the last one, usually) is never unpacked.
         with self.store_lock:
             self.uppers.setdefault(str(layer.diff_id), upper)
+        return CachedLayer(
+            str(layer.diff_id),
+            str(layer.digest),
+            layer.descriptor.size,
+            layer.descriptor.media_type,
+            now,
+        )
+
+    def commit_entries(self, entries: list[LayerEntry]) -> CachedLayer:
+        """Store a layer written from a list of entries (a COPY written directly)."""
+        now = self._now()
+        from dockyard.fs.entries import write_entries
+
+        with self.store.layer_writer() as writer:
+            blob = write_entries(
+                entries, writer.stream, source_date_epoch=self.options.source_date_epoch
+            )
+            with self.store_lock:
+                layer: Layer = writer.commit(blob.diff_id)
         return CachedLayer(
             str(layer.diff_id),
             str(layer.digest),

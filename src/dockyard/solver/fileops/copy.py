@@ -25,14 +25,19 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import BuildError
-from dockyard.fs.safepath import resolve_in_root
 from dockyard.solver.fileops.chmod import ModeChange
 from dockyard.solver.fileops.plan import CopyAction, CopyPlan, pattern_matcher
 from dockyard.solver.fileops.tree import SourceTree, join
 from dockyard.solver.fileops.users import Owner, resolve_chown
-from dockyard.solver.fileops.writes import Job, copy_xattrs, mkdir_all, write_file, write_files
+from dockyard.solver.fileops.writes import DiskTarget, Job
+
+if TYPE_CHECKING:
+    from dockyard.solver.fileops.virtual import VirtualTarget
+
+    CopyTarget = DiskTarget | VirtualTarget
 
 COPY_WORKERS = 2
 _CHUNK = 1 << 30
@@ -55,12 +60,15 @@ def apply_copy(
     *,
     user_root: Path | None = None,
     use_user_root: bool = False,
+    target: CopyTarget | None = None,
 ) -> CopyStats:
     """Write ``plan`` into ``dest_root`` (the step's root filesystem view).
 
     ``--chown`` names are looked up in ``user_root``'s /etc/passwd and /etc/group;
     by default that is ``dest_root`` itself (the target image). Pass
     ``use_user_root=True`` with ``user_root=None`` for "no image" (scratch).
+    ``target`` receives the writes (default: ``dest_root`` on disk); a
+    :class:`~dockyard.solver.fileops.virtual.VirtualTarget` only records them.
     """
     owner: Owner | None = None
     if plan.spec.chown:
@@ -69,14 +77,17 @@ def apply_copy(
     stats = CopyStats()
     exclude = pattern_matcher(plan.spec.excludes)
     root = os.path.abspath(dest_root)
+    fs = target if target is not None else DiskTarget(root)
     try:
         for action in plan.actions:
             if action.unpack:
+                if not isinstance(fs, DiskTarget):
+                    fs.cannot("ADD unpacks an archive")
                 from dockyard.solver.fileops.archive import unpack_if_archive
 
                 if unpack_if_archive(action, plan.dest_path, root, owner, stats):
                     continue
-            _Copier(root, owner, plan.mode, exclude, stats).copy_action(action, plan.dest_path)
+            _Copier(root, fs, owner, plan.mode, exclude, stats).copy_action(action, plan.dest_path)
     except OSError as error:
         where = f": {error.filename}" if error.filename else ""
         raise BuildError(
@@ -111,6 +122,7 @@ _BATCH = 128
 @dataclass
 class _Copier:
     dest_root: str
+    fs: CopyTarget
     owner: Owner | None
     mode: ModeChange | None
     exclude: Matcher | None
@@ -131,8 +143,8 @@ class _Copier:
         self.include = pattern_matcher(action.include)
         head, tail = posixpath.split(dest_path)
         ensure = head if tail and tail != "." else dest_path
-        mkdir_all(str(resolve_in_root(self.dest_root, ensure)), self.owner)
-        target = str(resolve_in_root(self.dest_root, posixpath.normpath(dest_path)))
+        self.fs.mkdir_all(self.fs.resolve(ensure), self.owner)
+        target = self.fs.resolve(posixpath.normpath(dest_path))
         tree = action.tree
         if action.data is not None:
             self._copy_inline(action, target)
@@ -146,7 +158,8 @@ class _Copier:
         if source_st is None:
             raise BuildError(f'"/{action.source}": not found')
         target = self._prepare_target(source_st, action.source, target, action.dir_contents)
-        self.pool = ThreadPoolExecutor(COPY_WORKERS) if COPY_WORKERS > 1 else None
+        parallel = COPY_WORKERS > 1 and self.fs.parallel_writes
+        self.pool = ThreadPoolExecutor(COPY_WORKERS) if parallel else None
         try:
             self._copy(tree, source, "", target, overwrite=False, fresh=False)
             self._finish()
@@ -158,7 +171,7 @@ class _Copier:
         self, source_st: os.stat_result, source_name: str, target: str, dir_contents: bool
     ) -> str:
         try:
-            dest_st: os.stat_result | None = os.stat(target)
+            dest_st: os.stat_result | None = self.fs.stat(target)
         except (FileNotFoundError, NotADirectoryError):
             dest_st = None
         source_is_dir = stat.S_ISDIR(source_st.st_mode)
@@ -170,7 +183,7 @@ class _Copier:
         parent = os.path.dirname(target)
         if dir_contents and source_is_dir and dest_st is None:
             parent = target
-        mkdir_all(parent, self.owner)
+        self.fs.mkdir_all(parent, self.owner)
         return target
 
     # -- the recursive copy ----------------------------------------------------------
@@ -197,7 +210,7 @@ class _Copier:
         target_st: os.stat_result | None = None
         if not fresh:
             try:
-                target_st = os.lstat(target)
+                target_st = self.fs.lstat(target)
             except FileNotFoundError:
                 target_st = None
             except NotADirectoryError as error:
@@ -218,15 +231,15 @@ class _Copier:
                     f"cannot replace directory {self._show(target)} with a file",
                     "COPY cannot overwrite a directory with a file of the same name",
                 )
-            os.unlink(target)
+            self.fs.unlink(target)
         if stat.S_ISREG(mode):
             self._copy_file(tree, source, target, st)
         elif stat.S_ISLNK(mode):
-            os.symlink(tree.readlink(source), target)
+            self.fs.symlink(tree.readlink(source), target)
             self._set_info(tree, source, target, st, is_link=True)
             self.stats.symlinks += 1
         else:
-            os.mknod(target, mode, st.st_rdev)
+            self.fs.mknod(target, mode, st.st_rdev)
             self._set_info(tree, source, target, st)
 
     def _copy_directory(
@@ -268,7 +281,7 @@ class _Copier:
         self, target: str, target_st: os.stat_result | None, st: os.stat_result, overwrite: bool
     ) -> bool:
         if target_st is None:
-            os.mkdir(target, 0o700)
+            self.fs.mkdir(target)
             self.stats.directories += 1
             return True
         if not stat.S_ISDIR(target_st.st_mode):
@@ -277,7 +290,7 @@ class _Copier:
                 "a file or symlink of that name already exists in the image",
             )
         if overwrite:
-            os.chmod(target, stat.S_IMODE(st.st_mode))
+            self.fs.chmod(target, stat.S_IMODE(st.st_mode))
         return False
 
     def _create_parents(self) -> None:
@@ -289,7 +302,7 @@ class _Copier:
             if st is None:
                 raise BuildError(f'"/{pending.source}": not found')
             try:
-                target_st: os.stat_result | None = os.lstat(pending.target)
+                target_st: os.stat_result | None = self.fs.lstat(pending.target)
             except FileNotFoundError:
                 target_st = None
             if self._directory_only(pending.target, target_st, st, pending.overwrite):
@@ -315,7 +328,7 @@ class _Copier:
         self.stats.files += 1
         self.stats.bytes += st.st_size
         if self.pool is None:
-            write_file(*job)
+            self.fs.write_files([job])
             return
         self.batch.append(job)
         if len(self.batch) >= _BATCH:
@@ -323,35 +336,29 @@ class _Copier:
 
     def _flush(self) -> None:
         if self.batch and self.pool is not None:
-            self.jobs.append(self.pool.submit(write_files, self.batch))
+            self.jobs.append(self.pool.submit(self.fs.write_files, self.batch))
             self.batch = []
 
     def _copy_inline(self, action: CopyAction, target: str) -> None:
         data = action.data or b""
         try:
-            dest_st: os.stat_result | None = os.stat(target)
+            dest_st: os.stat_result | None = self.fs.stat(target)
         except (FileNotFoundError, NotADirectoryError):
             dest_st = None
         if dest_st is not None and stat.S_ISDIR(dest_st.st_mode):
             target = os.path.join(target, posixpath.basename(action.source))
-        mkdir_all(os.path.dirname(target), self.owner)
+        self.fs.mkdir_all(os.path.dirname(target), self.owner)
         try:
-            existing = os.lstat(target)
+            existing = self.fs.lstat(target)
         except FileNotFoundError:
             existing = None
         if existing is not None:
             if stat.S_ISDIR(existing.st_mode):
                 raise BuildError(f"cannot replace directory {self._show(target)} with a file")
-            os.unlink(target)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, data)
-            owner = self.owner or Owner(0, 0)
-            os.fchown(fd, owner.uid, owner.gid)
-            base_mode = stat.S_IFREG | 0o644
-            os.fchmod(fd, self.mode.apply(base_mode) if self.mode else 0o644)
-        finally:
-            os.close(fd)
+            self.fs.unlink(target)
+        owner = self.owner or Owner(0, 0)
+        bits = self.mode.apply(stat.S_IFREG | 0o644) if self.mode else 0o644
+        self.fs.write_inline(target, data, owner.uid, owner.gid, bits)
         self.stats.files += 1
         self.stats.bytes += len(data)
 
@@ -369,11 +376,9 @@ class _Copier:
         self, tree: SourceTree, source: str, target: str, st: os.stat_result, is_link: bool = False
     ) -> None:
         uid, gid = self._owner_of(tree, st)
-        os.lchown(target, uid, gid)
-        if not is_link:
-            os.chmod(target, self._mode_of(st))
-        copy_xattrs(tree.disk_path(source), target)
-        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+        bits = None if is_link else self._mode_of(st)
+        times = (st.st_atime_ns, st.st_mtime_ns)
+        self.fs.set_info(target, uid, gid, bits, tree.disk_path(source), times)
 
     def _finish(self) -> None:
         self._flush()
@@ -381,10 +386,10 @@ class _Copier:
             job.result()
         self.jobs.clear()
         for first, target, _st in self.hardlinks:
-            os.link(first, target, follow_symlinks=False)
+            self.fs.link(first, target)
         for meta in reversed(self.dirs):
             if meta.full:
                 self._set_info(meta.tree, meta.source, meta.target, meta.st)
             else:
-                os.utime(meta.target, ns=(meta.st.st_atime_ns, meta.st.st_mtime_ns))
+                self.fs.utime(meta.target, (meta.st.st_atime_ns, meta.st.st_mtime_ns))
         self.dirs.clear()

@@ -112,3 +112,78 @@ def copy_xattrs(source: str, target: str) -> None:
             os.setxattr(target, name, value, follow_symlinks=False)
         except OSError:
             continue
+
+
+class DiskTarget:
+    """The copier's view of its destination: a real root filesystem (an overlay mount).
+
+    :class:`dockyard.solver.fileops.virtual.VirtualTarget` has the same methods and
+    records the result instead of writing it.
+    """
+
+    parallel_writes = True
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def resolve(self, path: str) -> str:
+        from dockyard.fs.safepath import resolve_in_root
+
+        return str(resolve_in_root(self.root, path))
+
+    def stat(self, path: str) -> os.stat_result:
+        return os.stat(path)
+
+    def lstat(self, path: str) -> os.stat_result:
+        return os.lstat(path)
+
+    def mkdir_all(self, path: str, owner: Owner | None) -> None:
+        mkdir_all(path, owner)
+
+    def mkdir(self, path: str) -> None:
+        os.mkdir(path, 0o700)
+
+    def chmod(self, path: str, bits: int) -> None:
+        os.chmod(path, bits)
+
+    def unlink(self, path: str) -> None:
+        os.unlink(path)
+
+    def symlink(self, linkname: str, path: str) -> None:
+        os.symlink(linkname, path)
+
+    def mknod(self, path: str, mode: int, rdev: int) -> None:
+        os.mknod(path, mode, rdev)
+
+    def set_info(
+        self,
+        path: str,
+        uid: int,
+        gid: int,
+        bits: int | None,
+        xattr_source: str,
+        mtime: tuple[int, int],
+    ) -> None:
+        os.lchown(path, uid, gid)
+        if bits is not None:
+            os.chmod(path, bits)
+        copy_xattrs(xattr_source, path)
+        os.utime(path, ns=mtime, follow_symlinks=False)
+
+    def utime(self, path: str, mtime: tuple[int, int]) -> None:
+        os.utime(path, ns=mtime)
+
+    def link(self, first: str, path: str) -> None:
+        os.link(first, path, follow_symlinks=False)
+
+    def write_files(self, jobs: list[Job]) -> None:
+        write_files(jobs)
+
+    def write_inline(self, path: str, data: bytes, uid: int, gid: int, bits: int) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, data)
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, bits)
+        finally:
+            os.close(fd)
