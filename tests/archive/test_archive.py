@@ -14,6 +14,7 @@ import pytest
 from dockyard.archive import import_image, load, save
 from dockyard.archive.changes import apply_changes
 from dockyard.archive.layers import flatten
+from dockyard.archive.tarstream import open_tar
 from dockyard.digest import Digest
 from dockyard.errors import ArchiveError, UsageError
 from dockyard.oci import ContainerConfig, ImageConfig
@@ -162,6 +163,41 @@ def test_load_refuses_truncated_and_foreign_input(store: Store, busybox_dir: Pat
         load(store, io.BytesIO(layer))
     assert store.images() == []
     assert store.check().clean
+
+
+def test_load_from_a_plain_file_reads_members_in_place(
+    store: Store, busybox_dir: Path, tmp_path: Path
+) -> None:
+    layer = tar_of_dir(busybox_dir)
+    config = ImageConfig().with_diff_ids((Digest.of_bytes(layer),)).to_json()
+    archive = tmp_path / "legacy.tar"
+    archive.write_bytes(_legacy_archive(layer, config, ["dyst/file:1"]))
+    with open_tar(archive, "test") as opened:
+        assert opened.fd is not None
+    loaded = load(store, archive)
+    assert loaded[0].image.id == Digest.of_bytes(config)
+    validate_image(store, store.image("dyst/file:1"))
+    assert store.blob_path(Digest.of_bytes(layer)).read_bytes() == layer
+
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(archive.read_bytes()[: len(archive.read_bytes()) // 2])  # inside the layer
+    store.remove_image("dyst/file:1")
+    store.gc()
+    with pytest.raises(ArchiveError, match="truncated"):
+        load(store, cut)
+    assert store.images() == []
+    assert store.blobs.ingest_leftovers() == []
+    assert store.check().clean
+
+
+def test_compressed_or_streamed_archives_are_not_read_in_place(tmp_path: Path) -> None:
+    data = _legacy_archive(b"", b"{}", [])
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(gzip.compress(data))
+    for source in (archive, io.BytesIO(data)):
+        with open_tar(source, "test") as opened:
+            assert opened.fd is None
+            assert "manifest.json" in opened.tar.getnames()
 
 
 def test_changes_follow_the_dockerfile_rules() -> None:

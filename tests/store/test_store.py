@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from dockyard.digest import Digest
 from dockyard.errors import CorruptBlobError, ImageNotFoundError, StoreError
 from dockyard.oci import ImageConfig, media
 from dockyard.store import Store, validate_image
+from dockyard.store.blobs import CHUNK
 
 from .helpers import add_layer, make_image, tar_unpacker
 
@@ -45,6 +48,70 @@ def test_uncommitted_writer_leaves_nothing(store: Store) -> None:
         writer.write(b"half")
     assert store.blobs.ingest_leftovers() == []
     assert list(store.blobs.digests()) == []
+
+
+def test_copy_range_reads_in_place_past_the_write_behind_threshold(
+    store: Store, tmp_path: Path
+) -> None:
+    data = random.Random(3).randbytes(9 << 20) + b"not a whole chunk"
+    source = tmp_path / "source"
+    source.write_bytes(b"head" + data + b"rest")
+    with open(source, "rb") as file:
+        file.seek(2)
+        with store.ingest(expected=Digest.of_bytes(data)) as writer:
+            writer.copy_range(file.fileno(), 4, len(data))
+            descriptor = writer.commit("application/octet-stream")
+        assert file.tell() == 2  # pread: the caller's position is untouched
+    assert descriptor.size == len(data)
+    assert store.blobs.path(descriptor.digest).read_bytes() == data
+    assert store.blobs.ingest_leftovers() == []
+
+
+def test_copy_range_past_the_end_of_the_file_stores_nothing(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "short"
+    source.write_bytes(b"x" * 1000)
+    with (
+        open(source, "rb") as file,
+        store.ingest() as writer,
+        pytest.raises(StoreError, match="unexpected end of data"),
+    ):
+        writer.copy_range(file.fileno(), 10, 5000)
+    assert store.blobs.ingest_leftovers() == []
+    assert list(store.blobs.digests()) == []
+
+
+class _ReadOnly:
+    """A stream with ``read`` but no ``readinto`` (an HTTP response, say)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._stream = io.BytesIO(data)
+
+    def read(self, size: int) -> bytes:
+        return self._stream.read(min(size, 1000))  # short reads, as a socket gives
+
+
+def test_copy_from_a_stream_without_readinto(store: Store) -> None:
+    data = random.Random(4).randbytes(5 * CHUNK // 2)
+    with store.ingest(expected=Digest.of_bytes(data)) as writer:
+        writer.copy_from(_ReadOnly(data))  # type: ignore[arg-type]
+        descriptor = writer.commit("application/octet-stream")
+    assert store.read_blob(descriptor.digest) == data
+    with store.ingest() as writer, pytest.raises(StoreError, match="unexpected end of data"):
+        writer.copy_from(_ReadOnly(data), len(data) + 1)
+
+
+class _BrokenHasher:
+    def update(self, data: bytes) -> None:
+        raise ValueError("the hash failed")
+
+
+def test_a_failing_hash_is_raised_once_every_buffer_is_back(store: Store) -> None:
+    data = bytes(6 * CHUNK)  # more chunks than buffers: a lost buffer would hang the copy
+    with store.ingest() as writer:
+        writer._hasher = _BrokenHasher()  # type: ignore[assignment]
+        with pytest.raises(ValueError, match="the hash failed"):
+            writer.copy_from(io.BytesIO(data))
+    assert store.blobs.ingest_leftovers() == []
 
 
 def test_commit_resolves_by_name_id_prefix_and_digest(store: Store) -> None:

@@ -10,6 +10,7 @@ kill at any point leaves, at worst, unnamed blobs that ``system prune`` removes.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import tarfile
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from dockyard.store import Layer, Store, StoredImage
 from dockyard.store.blobs import open_uncompressed
 from dockyard.store.validate import DiffIdCache, layer_diff_id
 
-from .tarstream import CHUNK, open_tar
+from .tarstream import CHUNK, ArchiveTar, open_tar
 
 _SMALL = 1 << 20
 _METADATA = {"manifest.json", "repositories", "index.json", "oci-layout"}
@@ -50,33 +51,49 @@ def _normal(name: str) -> str:
     return posixpath.normpath(name.lstrip("/")).removeprefix("./")
 
 
-def _read_members(store: Store, tar: tarfile.TarFile) -> dict[str, Member]:
+def _read_members(store: Store, archive: ArchiveTar) -> dict[str, Member]:
     members: dict[str, Member] = {}
+    tar = archive.tar
     for info in tar:
         if not info.isfile():
             continue
         name = _normal(info.name)
-        source = tar.extractfile(info)
-        if source is None:
-            continue
         base = posixpath.basename(name)
         if info.size <= _SMALL and (
             name in _METADATA or base in ("json", "VERSION") or name.endswith(".json")
         ):
-            members[name] = Member(source.read(), None, "")
+            source = tar.extractfile(info)
+            if source is not None:
+                members[name] = Member(source.read(), None, "")
             continue
         expected = None
         if name.startswith("blobs/sha256/") and Digest.is_valid("sha256:" + base):
             expected = Digest("sha256:" + base)
-        with store.ingest(expected) as writer:
+        members[name] = _ingest_member(store, archive, info, expected)
+    return members
+
+
+def _ingest_member(
+    store: Store, archive: ArchiveTar, info: tarfile.TarInfo, expected: Digest | None
+) -> Member:
+    """Copy a member into the store: in place from a plain archive file, else from
+    the tar stream."""
+    with store.ingest(expected) as writer:
+        if archive.fd is not None and not info.issparse():
+            head = os.pread(archive.fd, 8, info.offset_data)
+            try:
+                writer.copy_range(archive.fd, info.offset_data, info.size)
+            except StoreError:
+                raise ArchiveError(f"archive member {info.name} is truncated") from None
+        else:
+            source = archive.tar.extractfile(info)
+            assert source is not None  # a regular file
             head = source.read(CHUNK)
-            compression = sniff_compression(head)
             writer.write(head)
             writer.copy_from(source)  # type: ignore[arg-type]
-            if writer.size != info.size:
-                raise ArchiveError(f"archive member {name} is truncated")
-            members[name] = Member(None, writer.commit("application/octet-stream"), compression)
-    return members
+        if writer.size != info.size:
+            raise ArchiveError(f"archive member {info.name} is truncated")
+        return Member(None, writer.commit("application/octet-stream"), sniff_compression(head))
 
 
 class _Loader:
@@ -238,9 +255,9 @@ def _load_oci(loader: _Loader) -> list[LoadedImage]:
 def load(store: Store, source: Path | BinaryIO) -> list[LoadedImage]:
     """Load every image of a docker-archive or oci-archive (plain or compressed)."""
     what = str(source) if isinstance(source, Path) else "the input"
-    with open_tar(source, what) as tar:
+    with open_tar(source, what) as archive:
         try:
-            members = _read_members(store, tar)
+            members = _read_members(store, archive)
         except (tarfile.TarError, EOFError) as error:
             raise ArchiveError(f"{what} is truncated or not a tar archive: {error}") from None
         except OSError as error:

@@ -11,6 +11,7 @@ import os
 import tarfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -81,8 +82,17 @@ def decompressed(stream: BinaryIO, compression: str) -> BinaryIO:
     return stream
 
 
+@dataclass(frozen=True)
+class ArchiveTar:
+    """A tar reader, and the archive's file descriptor when members can be read in
+    place (a plain, seekable file): a member's data is at its ``offset_data``."""
+
+    tar: tarfile.TarFile
+    fd: int | None
+
+
 @contextlib.contextmanager
-def open_tar(source: Path | BinaryIO, what: str) -> Iterator[tarfile.TarFile]:
+def open_tar(source: Path | BinaryIO, what: str) -> Iterator[ArchiveTar]:
     """A tar reader over a file or stream, compressed or not (detected by magic bytes).
 
     A plain regular file is opened seekable, so members are read in place.
@@ -97,7 +107,8 @@ def open_tar(source: Path | BinaryIO, what: str) -> Iterator[tarfile.TarFile]:
             raw.seek(0)
             if not sniff_compression(head):
                 try:
-                    yield stack.enter_context(tarfile.open(fileobj=raw, mode="r:"))
+                    tar = stack.enter_context(tarfile.open(fileobj=raw, mode="r:"))
+                    yield ArchiveTar(tar, raw.fileno())
                 except tarfile.TarError as error:
                     raise ArchiveError(f"{what} is not a tar archive: {error}") from None
                 return
@@ -106,7 +117,8 @@ def open_tar(source: Path | BinaryIO, what: str) -> Iterator[tarfile.TarFile]:
         peekable = PeekableStream(raw)
         stream = decompressed(cast(BinaryIO, peekable), sniff_compression(peekable.peek(8)))
         try:
-            yield stack.enter_context(tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK))
+            tar = stack.enter_context(tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK))
+            yield ArchiveTar(tar, None)
         except (tarfile.TarError, EOFError, OSError) as error:
             raise ArchiveError(f"{what} is not a readable tar archive: {error}") from None
 
