@@ -95,3 +95,30 @@ def test_mkdir_digest_depends_on_owner() -> None:
     one = Vertex(FileOp(MkdirAction("/app", user="")), (BASE,))
     two = Vertex(FileOp(MkdirAction("/app", user="app")), (BASE,))
     assert one.digest != two.digest
+
+
+def test_ops_come_back_from_their_canonical_form() -> None:
+    from dockyard.plan.graph import Mount, op_from_canonical
+
+    ops = [
+        ExecOp(
+            ("/bin/sh", "-c", "make"),
+            ("PATH=/bin",),
+            "/src",
+            "app",
+            network="none",
+            mounts=(Mount("cache", "/root/.cache", cache_id="c", mode=0o700),),
+        ),
+        FileOp(CopyAction(("a", "b/"), "/dest/", chown="1:2", contents=(("f", "data\n"),))),
+        FileOp(MkdirAction("/app", user="nobody")),
+        BASE.op,
+        ScratchSource(),
+        ContextSource(),
+    ]
+    for op in ops:
+        assert op_from_canonical(op.canonical()) == op
+    # The cache key of the canonical form is the vertex's cache key.
+    from dockyard.plan.cachekey import op_cache_key
+
+    vertex = run(BASE, "true")
+    assert op_cache_key(vertex.op.canonical(), ["k"]) == cache_key(vertex, ["k"])

@@ -9,17 +9,25 @@ Dockerfile never copies changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from dockyard.plan.graph import Vertex, canonical_json, sha256_hex
+from dockyard.plan.canonical import canonical_json, sha256_hex
+
+if TYPE_CHECKING:
+    from dockyard.plan.graph import Vertex
 
 
 def cache_key(vertex: Vertex, input_keys: Sequence[str]) -> str:
     """The key under which the result of ``vertex`` is cached."""
     if len(input_keys) != len(vertex.inputs):
         raise ValueError("one key per input is needed")
-    body = {"op": vertex.op.canonical(), "inputs": list(input_keys)}
-    return sha256_hex(canonical_json(body))
+    return op_cache_key(vertex.op.canonical(), input_keys)
+
+
+def op_cache_key(op: Mapping[str, Any], input_keys: Sequence[str]) -> str:
+    """The cache key from an op's canonical form (as a build record keeps it)."""
+    return sha256_hex(canonical_json({"op": op, "inputs": list(input_keys)}))
 
 
 def content_key(selector: object, content_hash: str) -> str:

@@ -11,22 +11,12 @@ vertices with the same digest always produce the same filesystem and are solved 
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from dockyard.errors import SourceLocation
-
-
-def canonical_json(value: object) -> bytes:
-    """Compact JSON with sorted keys: the one byte form every digest is taken of."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sha256_hex(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+from dockyard.plan.canonical import canonical_json, sha256_hex
 
 
 class Op:
@@ -213,3 +203,31 @@ def topological(targets: list[Vertex]) -> list[Vertex]:
                 seen.add(vertex.digest)
                 order.append(vertex)
     return order
+
+
+_OPS: dict[str, type[Op]] = {
+    op.kind: op for op in (ImageSource, ScratchSource, ContextSource, ExecOp, FileOp, MergeOp)
+}
+
+
+def op_from_canonical(data: Mapping[str, Any]) -> Op:
+    """The op whose canonical form is ``data`` (what a build record keeps).
+
+    Volatile fields are not in that form and come back with their defaults: check
+    the digest of a vertex made from it before trusting it.
+    """
+    values = {name: _tuples(value) for name, value in data.items() if name != "kind"}
+    kind = _OPS[data["kind"]]
+    if kind is ExecOp:
+        values["mounts"] = tuple(Mount(**dict(mount)) for mount in data["mounts"])
+    elif kind is FileOp:
+        action = {name: _tuples(value) for name, value in data["action"].items()}
+        values["action"] = CopyAction(**action) if "sources" in action else MkdirAction(**action)
+    return kind(**values)
+
+
+def _tuples(value: Any) -> Any:
+    """Lists (the canonical form of tuples) back into tuples."""
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value

@@ -6,8 +6,9 @@ labels, tags, network...). It lists the stat signature of every context entry th
 build could read (the .dockerignore-filtered walk: files and directories, so added and
 removed files show), the base images' manifest digests, and the image produced. A
 later identical request whose context, bases and names are all unchanged is the same
-build with every step cached: it prints the steps as CACHED and is done. Anything
-else -- a changed file, a moved tag, a missing blob, a racy timestamp -- falls back to
+build with every step cached: it prints the steps as CACHED and is done. When only
+the context changed, the record's *chain* (rebuild.py) lets the build skip planning;
+anything else -- a moved tag, a missing blob, a changed ignore file -- falls back to
 the full build, which is cached step by step. Only ``os``, ``json`` and ``hashlib``
 are used here, so this path stays fast.
 """
@@ -23,8 +24,9 @@ from typing import Any, TextIO
 
 RECORD_VERSION = 1
 # A file changed this close to the record's time could change again unnoticed
-# within the filesystem's timestamp granularity; such records are not written.
+# within the filesystem's timestamp granularity.
 RACY_NS = 100_000_000
+RACY = [-1]  # the recorded signature of such an entry
 
 
 def store_root() -> str:
@@ -100,33 +102,47 @@ def _blob_exists(root: str, digest: str) -> bool:
     return os.path.exists(os.path.join(root, "blobs", algorithm, hexdigest))
 
 
-def lookup(root: str, key: str, context_dir: str | None) -> dict[str, Any] | None:
-    """The record of an identical earlier build if nothing it depends on changed."""
+def load(root: str, key: str) -> dict[str, Any] | None:
+    """The record of an earlier build of the same request, if there is one."""
     try:
         with open(_record_path(root, key), "rb") as source:
             record: dict[str, Any] = json.load(source)
     except (OSError, ValueError):
         return None
-    if record.get("key") != key:
-        return None
+    return record if record.get("key") == key else None
+
+
+def store_unchanged(root: str, record: Mapping[str, Any]) -> bool:
+    """Are the bases, names, blobs and ignore files of a record's build as they were?"""
     names = _index_names(root)
     for name, digest in record["bases"].items():
         if names.get(name) != digest:
-            return None
+            return False
     for name in record["names"]:
         if names.get(name) != record["manifest"]:
-            return None
+            return False
     if not all(_blob_exists(root, digest) for digest in record["blobs"]):
+        return False
+    return all(_signature(path) == expected for path, expected in record["files"])
+
+
+def context_unchanged(record: Mapping[str, Any], context_dir: str | None) -> bool:
+    """Does every context entry the build could read have its recorded signature?"""
+    if context_dir is None:
+        return True
+    prefix = context_dir.rstrip("/") + "/"
+    for relative, expected in record["context"]:
+        if _signature(prefix + relative if relative else context_dir) != expected:
+            return False
+    return True
+
+
+def lookup(root: str, key: str, context_dir: str | None) -> dict[str, Any] | None:
+    """The record of an identical earlier build if nothing it depends on changed."""
+    record = load(root, key)
+    if record is None or not store_unchanged(root, record):
         return None
-    for path, expected in record["files"]:
-        if _signature(path) != expected:
-            return None
-    if context_dir is not None:
-        prefix = context_dir.rstrip("/") + "/"
-        for relative, expected in record["context"]:
-            if _signature(prefix + relative if relative else context_dir) != expected:
-                return None
-    return record
+    return record if context_unchanged(record, context_dir) else None
 
 
 def replay(record: Mapping[str, Any], stream: TextIO, mode: str) -> None:
@@ -177,14 +193,20 @@ def write(
     image_id: str,
     blobs: Sequence[str],
     steps: Sequence[tuple[str, str]],
+    chain: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Write the record of a successful build; False when it would not be safe."""
+    """Write the record of a successful build.
+
+    An entry changed within ``RACY_NS`` of now could change again unnoticed: it is
+    recorded with a signature that never matches (``RACY``), so the next build checks
+    it again. False when an ignore file is racy: then no record is written.
+    """
     started = time.time_ns()
     context = []
     for relative, st in context_entries:
-        if started - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
-            return False
         signature = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid]
+        if started - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+            signature = RACY
         context.append([relative, signature])
     files = []
     for path in extra_files:
@@ -204,6 +226,7 @@ def write(
         "image_id": image_id,
         "blobs": list(blobs),
         "steps": [list(step) for step in steps],
+        "chain": chain,
     }
     path = _record_path(root, key)
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -166,11 +166,14 @@ class VertexSolver:
         return context_key(self, vertex, index, context)
 
     def _step(self, vertex: Vertex, inputs: Sequence[Result]) -> Snapshot:
+        return self.step(vertex, inputs, cache_key(vertex, self.input_keys(vertex, inputs)))
+
+    def step(self, vertex: Vertex, inputs: Sequence[Result], key: str) -> Snapshot:
+        """A step whose cache key is known: the cached result, else run it and cache it."""
         parent = _snapshot(inputs[0])
-        key = cache_key(vertex, self.input_keys(vertex, inputs))
         name = vertex.name or vertex.op.kind
         if not self.options.no_cache:
-            hit = self._lookup(key)
+            hit = self.lookup(key)
             if hit is not None:
                 self.progress.cached(vertex.digest, name)
                 return _extend(parent, key, hit, cached=True)
@@ -187,7 +190,8 @@ class VertexSolver:
         self.progress.done(vertex.digest, name)
         return _extend(parent, key, layer, cached=False)
 
-    def _lookup(self, key: str) -> CachedLayer | None:
+    def lookup(self, key: str) -> CachedLayer | None:
+        """The cached layer of ``key`` if its blob is still stored."""
         hit = self.cache.get(key)
         if hit is None:
             return None
