@@ -58,11 +58,11 @@ class VirtualTarget:
         return str(resolve_in_root(self.root, path, lstat=self.lstat, readlink=self._readlink))
 
     def _readlink(self, path: str) -> str:
-        node = self._nodes.get(os.path.normpath(path))
+        node = self._nodes.get(_normal(path))
         return node.linkname if node is not None else os.readlink(path)
 
     def lstat(self, path: str) -> os.stat_result:
-        path = os.path.normpath(path)
+        path = _normal(path)
         node = self._nodes.get(path)
         if node is not None:
             return _fake_stat(node)
@@ -98,7 +98,7 @@ class VirtualTarget:
 
     def mkdir_all(self, path: str, owner: Owner | None) -> None:
         """fsutil's MkdirAll, like :func:`~dockyard.solver.fileops.writes.mkdir_all`."""
-        path = os.path.normpath(path)
+        path = _normal(path)
         try:
             st: os.stat_result | None = self.stat(path)
         except FileNotFoundError:
@@ -118,7 +118,7 @@ class VirtualTarget:
         self._create(path, Inode(stat.S_IFDIR | 0o755, uid, gid, self._now))
 
     def mkdir(self, path: str) -> None:
-        self._create(os.path.normpath(path), Inode(stat.S_IFDIR | 0o700, 0, 0, self._now))
+        self._create(_normal(path), Inode(stat.S_IFDIR | 0o700, 0, 0, self._now))
 
     # -- other entries ---------------------------------------------------------------
 
@@ -133,25 +133,25 @@ class VirtualTarget:
                 source=source,
                 xattr_source=source,
             )
-            self._create(os.path.normpath(target), inode)
+            self._create(_normal(target), inode)
 
     def write_inline(self, path: str, data: bytes, uid: int, gid: int, bits: int) -> None:
         inode = Inode(stat.S_IFREG | bits, uid, gid, self._now, size=len(data), data=data)
-        self._create(os.path.normpath(path), inode)
+        self._create(_normal(path), inode)
 
     def symlink(self, linkname: str, path: str) -> None:
         inode = Inode(stat.S_IFLNK | 0o777, 0, 0, self._now, linkname=linkname)
-        self._create(os.path.normpath(path), inode)
+        self._create(_normal(path), inode)
 
     def mknod(self, path: str, mode: int, rdev: int) -> None:
-        self._create(os.path.normpath(path), Inode(mode, 0, 0, self._now, rdev=rdev))
+        self._create(_normal(path), Inode(mode, 0, 0, self._now, rdev=rdev))
 
     def link(self, first: str, path: str) -> None:
-        inode = self._nodes[os.path.normpath(first)]
-        self._create(os.path.normpath(path), inode)
+        inode = self._nodes[_normal(first)]
+        self._create(_normal(path), inode)
 
     def unlink(self, path: str) -> None:
-        path = os.path.normpath(path)
+        path = _normal(path)
         self._touch(os.path.dirname(path))
         node = self._nodes.pop(path, None)
         if node is not None:
@@ -162,7 +162,7 @@ class VirtualTarget:
     # -- metadata ----------------------------------------------------------------
 
     def chmod(self, path: str, bits: int) -> None:
-        node = self._node(os.path.normpath(path))
+        node = self._node(_normal(path))
         node.mode = stat.S_IFMT(node.mode) | bits
 
     def set_info(
@@ -174,7 +174,7 @@ class VirtualTarget:
         xattr_source: str,
         mtime: tuple[int, int],
     ) -> None:
-        node = self._node(os.path.normpath(path))
+        node = self._node(_normal(path))
         node.uid, node.gid = uid, gid
         if bits is not None:
             node.mode = stat.S_IFMT(node.mode) | bits
@@ -185,7 +185,7 @@ class VirtualTarget:
         node.mtime_ns = mtime[1]
 
     def utime(self, path: str, mtime: tuple[int, int]) -> None:
-        self._node(os.path.normpath(path)).mtime_ns = mtime[1]
+        self._node(_normal(path)).mtime_ns = mtime[1]
 
     # -- the result ----------------------------------------------------------------
 
@@ -194,17 +194,17 @@ class VirtualTarget:
         if self._deleted:
             self.cannot("the copy removed an entry of the parent without replacing it")
         for path in list(self._nodes):
-            parent = os.path.dirname(path)
+            parent = path.rpartition("/")[0]
             while len(parent) > len(self.root) and parent not in self._nodes:
                 self._node(parent)
-                parent = os.path.dirname(parent)
+                parent = parent.rpartition("/")[0]
         start = len(self.root) + 1
         return [LayerEntry(path[start:], inode) for path, inode in self._nodes.items()]
 
     # -- helpers -------------------------------------------------------------------
 
     def _create(self, path: str, inode: Inode) -> None:
-        parent = os.path.dirname(path)
+        parent = path.rpartition("/")[0]
         self._touch(parent)
         if stat.S_ISDIR(inode.mode):
             self._fresh.add(path)
@@ -232,6 +232,13 @@ class VirtualTarget:
         node.links = 1
         self._nodes[path] = node
         return node
+
+
+def _normal(path: str) -> str:
+    """``os.path.normpath`` for the copier's paths, which are nearly always normal already."""
+    if "//" in path or "/." in path or path.endswith("/"):
+        return os.path.normpath(path)
+    return path
 
 
 def _fake_stat(node: Inode) -> os.stat_result:
