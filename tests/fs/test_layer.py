@@ -199,3 +199,24 @@ def test_empty_tree_is_an_empty_tar(tmp_path: Path) -> None:
 def test_missing_source_is_a_layer_error(tmp_path: Path) -> None:
     with pytest.raises(LayerError, match="cannot write layer"):
         write_layer(tmp_path / "absent", io.BytesIO())
+
+
+def test_deep_trees_and_a_linked_root_are_written_whole(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    deep = tree.joinpath(*[f"level{index}" for index in range(100)])  # deeper than fds kept
+    deep.mkdir(parents=True)
+    (deep / "bottom").write_bytes(b"at the bottom")
+    (tree / "level0" / "top").write_bytes(b"near the top")
+    os.symlink("level0/top", tree / "link")
+    linked = tmp_path / "linked"
+    os.symlink(tree, linked)
+    plain = io.BytesIO()
+    blob = write_layer(linked, plain, compression="none")
+    assert blob == write_layer(tree, io.BytesIO(), compression="none")
+    plain.seek(0)
+    with tarfile.open(fileobj=plain) as archive:
+        names = archive.getnames()
+        bottom = archive.extractfile(str(deep.relative_to(tree) / "bottom"))
+        assert bottom is not None and bottom.read() == b"at the bottom"
+    assert len(names) == 100 + 3
+    assert names == sorted(names, key=lambda name: name.encode())

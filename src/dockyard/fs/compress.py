@@ -40,7 +40,7 @@ CHUNK = 1 << 20  # the gzip block size: part of the output format, never change 
 GZIP_LEVEL = 2  # ISA-L's default trade-off between speed and ratio
 ZSTD_LEVEL = 3
 _WINDOW = 1 << 15
-_IN_FLIGHT = 8
+_IN_FLIGHT = 12  # chunks being hashed, compressed or written at once
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
@@ -69,25 +69,33 @@ class _HashingWriter:
         return length
 
 
-def _deflate_block(block: bytes, dictionary: bytes, level: int) -> tuple[bytes, int]:
+def _deflate_block(block: memoryview, dictionary: bytes, level: int) -> tuple[bytes, bytes, int]:
+    """One block of the gzip member: (deflated data, its sync-flush tail, crc32 of ``block``)."""
     if dictionary:
         compressor = isal_zlib.compressobj(
             level, isal_zlib.DEFLATED, -15, 9, isal_zlib.Z_DEFAULT_STRATEGY, dictionary
         )
     else:
         compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
-    data = compressor.compress(block) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
-    return data, isal_zlib.crc32(block)
+    data = compressor.compress(block)
+    return data, compressor.flush(isal_zlib.Z_SYNC_FLUSH), isal_zlib.crc32(block)
+
+
+# A chunk handed to the workers, with the two jobs that read it: once both are
+# done, the chunk is free to be filled again.
+_InFlight = tuple[bytearray, "Future[None]", "Future[object]"]
 
 
 class LayerSink:
     """Takes the uncompressed tar stream; writes the compressed blob to ``out``.
 
     Write with :meth:`write`, or read file data straight into :meth:`buffer` and
-    account for it with :meth:`commit`; then :meth:`close` gives the result. Full
-    1 MiB chunks go to worker threads: two deflate chunks (gzip), one hashes the
-    uncompressed stream and writes the output in order, so reading files, hashing
-    and compressing overlap. At most a few chunks are in flight: memory stays flat.
+    account for it with :meth:`commit`; then :meth:`close` gives the result. Each
+    full 1 MiB chunk is handed, without a copy, to three kinds of worker threads:
+    one hashes the uncompressed stream (the diff_id), two deflate chunks (gzip), and
+    one writes the output in order (hashing it for the digest). So reading files,
+    hashing and compressing overlap. A fixed pool of chunks is recycled once their
+    jobs are done: memory stays flat, and no chunk is allocated per block.
     """
 
     def __init__(self, out: BinaryIO, compression: Compression = "gzip") -> None:
@@ -101,11 +109,15 @@ class LayerSink:
         self._view = memoryview(self._chunk)
         self._fill = 0
         self._total = 0
-        self._previous = b""
+        self._dictionary = b""
         self._crc = 0
-        self._tasks: deque[Future[None]] = deque()
-        self._ordered: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dockyard-layer"
+        self._in_flight: deque[_InFlight] = deque()
+        self._free: list[bytearray] = []
+        self._hasher: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="dockyard-layer-hash"
+        )
+        self._writer: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="dockyard-layer-write"
         )
         self._deflaters: ThreadPoolExecutor | None = None
         self._zstd: _ZstdWriter | None = None
@@ -125,7 +137,13 @@ class LayerSink:
         if self._fill == CHUNK:
             self._emit()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        fill = self._fill
+        length = len(data)
+        if fill + length < CHUNK:  # the common case: a header or padding
+            self._view[fill : fill + length] = data
+            self._fill = fill + length
+            return
         view = memoryview(data)
         while view:
             take = min(len(view), CHUNK - self._fill)
@@ -133,38 +151,54 @@ class LayerSink:
             view = view[take:]
             self.commit(take)
 
-    def _emit(self) -> None:
-        block = bytes(self._view[: self._fill])
-        self._fill = 0
-        self._total += len(block)
-        deflated: Future[tuple[bytes, int]] | None = None
+    def _emit(self, last: bool = False) -> None:
+        """Hand the current chunk to the workers and (unless ``last``) take a free one."""
+        assert self._hasher is not None and self._writer is not None
+        block = self._view[: self._fill]
+        self._total += self._fill
+        hashed = self._hasher.submit(self._diff.update, block)
         if self._deflaters is not None:
-            dictionary = self._previous[-_WINDOW:]
-            deflated = self._deflaters.submit(_deflate_block, block, dictionary, GZIP_LEVEL)
-            self._previous = block
-        assert self._ordered is not None
-        self._tasks.append(self._ordered.submit(self._finish_block, block, deflated))
-        while len(self._tasks) > _IN_FLIGHT:
-            self._tasks.popleft().result()
-
-    def _finish_block(self, block: bytes, deflated: Future[tuple[bytes, int]] | None) -> None:
-        """On the ordered thread: hash the tar bytes, write the output, in stream order."""
-        self._diff.update(block)
-        if deflated is not None:
-            compressed, crc = deflated.result()
-            self._crc = isal_zlib.crc32_combine(self._crc, crc, len(block))
-            self._out.write(compressed)
+            deflated = self._deflaters.submit(_deflate_block, block, self._dictionary, GZIP_LEVEL)
+            self._dictionary = bytes(block[-_WINDOW:])
+            written: Future[object] = self._writer.submit(
+                self._write_deflated, deflated, len(block)
+            )
         elif self._zstd is not None:
-            self._zstd.write(block)
+            written = self._writer.submit(self._zstd.write, block)
         else:
-            self._out.write(block)
+            written = self._writer.submit(self._out.write, block)
+        self._in_flight.append((self._chunk, hashed, written))
+        if last:
+            return
+        self._chunk = self._next_chunk()
+        self._view = memoryview(self._chunk)
+        self._fill = 0
+
+    def _next_chunk(self) -> bytearray:
+        if self._free:
+            return self._free.pop()
+        if len(self._in_flight) < _IN_FLIGHT:
+            return bytearray(CHUNK)
+        chunk, hashed, written = self._in_flight.popleft()
+        hashed.result()
+        written.result()
+        return chunk
+
+    def _write_deflated(self, deflated: Future[tuple[bytes, bytes, int]], length: int) -> None:
+        """On the writer thread, in stream order: one block of the gzip member."""
+        data, tail, crc = deflated.result()
+        self._crc = isal_zlib.crc32_combine(self._crc, crc, length)
+        self._out.write(data)
+        self._out.write(tail)
 
     def close(self) -> LayerBlob:
         try:
             if self._fill:
-                self._emit()
-            while self._tasks:
-                self._tasks.popleft().result()
+                self._emit(last=True)
+            while self._in_flight:
+                _, hashed, written = self._in_flight.popleft()
+                hashed.result()
+                written.result()
             if self._deflaters is not None:
                 self._out.write(isal_zlib.compress(b"", wbits=-15))
                 self._out.write(struct.pack("<II", self._crc, self._total & 0xFFFFFFFF))
@@ -183,13 +217,14 @@ class LayerSink:
 
     def abort(self) -> None:
         """Stop the worker threads (also after an error: pending work is dropped)."""
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
-        for pool in (self._deflaters, self._ordered):
+        for _, hashed, written in self._in_flight:
+            hashed.cancel()
+            written.cancel()
+        self._in_flight.clear()
+        for pool in (self._deflaters, self._hasher, self._writer):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
-        self._deflaters = self._ordered = None
+        self._deflaters = self._hasher = self._writer = None
 
 
 class _ZstdWriter:
@@ -198,7 +233,7 @@ class _ZstdWriter:
         compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
         self._writer = compressor.stream_writer(out, closefd=False)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self._writer.write(data)
 
     def close(self) -> None:

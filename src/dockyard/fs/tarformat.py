@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
+from zlib import adler32
 
 from dockyard.errors import UnpackError
 
@@ -36,6 +37,11 @@ XATTR_PREFIX = "SCHILY.xattr."
 _NAME_SIZE = 100
 _PREFIX_SIZE = 155
 _USTAR = struct.Struct("100s8s8s8s12s12s8s1s100s6s2s32s32s8s8s155s12x")
+# The same block with mode..checksum as one field and magic..gname as a constant.
+_USTAR_FAST = struct.Struct("100s56s1s100s8s64x16s155s12x")
+_MAGIC = b"ustar\x0000"
+_NUMBERS = b"%07o\0%07o\0%07o\0%011o\0%011o\0        "
+_DEVICES = b"%07o\0%07o\0"
 _MAX_OCTAL_7 = 0o7777777
 _MAX_OCTAL_11 = 0o77777777777
 
@@ -71,13 +77,35 @@ def _split_ustar(name: bytes) -> tuple[bytes, bytes] | None:
 def _raw_block(name: bytes, typeflag: bytes, size: int, mode: int, uid: int, gid: int,
                mtime: int, linkname: bytes, devmajor: int, devminor: int,
                prefix: bytes) -> bytes:  # fmt: skip
+    if mode > _MAX_OCTAL_7 or devmajor > _MAX_OCTAL_7 or devminor > _MAX_OCTAL_7:
+        return _raw_block_by_field(name, typeflag, size, mode, uid, gid, mtime, linkname,
+                                   devmajor, devminor, prefix)  # fmt: skip
+    # One formatting call for the contiguous numeric fields (the per-entry cost of a
+    # 20,000-file layer), the checksum field still blank.
+    numbers = _NUMBERS % (mode, uid, gid, size, mtime)
+    devices = _DEVICES % (devmajor, devminor)
+    header = _USTAR_FAST.pack(name, numbers, typeflag, linkname, _MAGIC, devices, prefix)
+    return header[:148] + b"%06o\0 " % _byte_sum(header) + header[156:]
+
+
+def _raw_block_by_field(name: bytes, typeflag: bytes, size: int, mode: int, uid: int, gid: int,
+                        mtime: int, linkname: bytes, devmajor: int, devminor: int,
+                        prefix: bytes) -> bytes:  # fmt: skip
     header = _USTAR.pack(
         name, _octal(mode, 8), _octal(uid, 8), _octal(gid, 8), _octal(size, 12),
         _octal(mtime, 12), b"        ", typeflag, linkname, b"ustar\0", b"00", b"", b"",
         _octal(devmajor, 8), _octal(devminor, 8), prefix,
     )  # fmt: skip
-    checksum = b"%06o\0 " % sum(header)
-    return header[:148] + checksum + header[156:]
+    return header[:148] + b"%06o\0 " % _byte_sum(header) + header[156:]
+
+
+def _byte_sum(block: bytes) -> int:
+    """The sum of the bytes of a 512-byte block, at C speed.
+
+    Adler-32's first half is 1 + the byte sum modulo 65521; a 256-byte half sums to
+    at most 65280, so two halves give the exact sum.
+    """
+    return adler32(block[:256]) % 65536 + adler32(block[256:]) % 65536 - 2
 
 
 def padding(size: int) -> bytes:

@@ -1,0 +1,154 @@
+"""The layer sink: its output is exactly the documented block format, however it is fed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import struct
+import threading
+from collections.abc import Iterator
+
+import pytest
+from isal import isal_zlib
+
+from dockyard.digest import Digest
+from dockyard.fs import compress_tar, open_layer
+from dockyard.fs.compress import CHUNK, GZIP_LEVEL, LayerSink
+
+# More chunks than the sink keeps in flight, so that chunks are recycled.
+STREAM_SIZE = 20 * CHUNK + 12_345
+
+
+def _stream(size: int) -> bytes:
+    """Compressible and incompressible runs, like a tar of mixed files."""
+    rng = random.Random(size)
+    text = b"".join(b"line %d of some text\n" % number for number in range(20_000))
+    parts, total = [], 0
+    while total < size:
+        if rng.random() < 0.5:
+            part = rng.randbytes(rng.randint(1, 300_000))
+        else:
+            start = rng.randrange(len(text))
+            part = text[start : start + rng.randint(1, 400_000)]
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)[:size]
+
+
+def _reference_gzip(data: bytes) -> bytes:
+    """The format of the module docstring, spelled out one block at a time."""
+    out = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"]
+    previous = b""
+    for start in range(0, len(data), CHUNK):
+        block = data[start : start + CHUNK]
+        if previous:
+            compressor = isal_zlib.compressobj(
+                GZIP_LEVEL, isal_zlib.DEFLATED, -15, 9, isal_zlib.Z_DEFAULT_STRATEGY,
+                previous[-(1 << 15) :],
+            )  # fmt: skip
+        else:
+            compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, -15)
+        out.append(compressor.compress(block) + compressor.flush(isal_zlib.Z_SYNC_FLUSH))
+        previous = block
+    out.append(isal_zlib.compress(b"", wbits=-15))
+    out.append(struct.pack("<II", isal_zlib.crc32(data), len(data) & 0xFFFFFFFF))
+    return b"".join(out)
+
+
+def _pieces(data: bytes, seed: int) -> Iterator[bytes]:
+    rng = random.Random(seed)
+    position = 0
+    while position < len(data):
+        size = rng.choice([1, 511, 512, 4096, 70_000, CHUNK - 1, CHUNK, 3 * CHUNK + 7])
+        yield data[position : position + size]
+        position += size
+
+
+def _feed(sink: LayerSink, data: bytes, seed: int) -> None:
+    """Alternate write() and buffer()/commit(), in pieces of awkward sizes."""
+    for index, piece in enumerate(_pieces(data, seed)):
+        if index % 2:
+            sink.write(piece)
+            continue
+        view = memoryview(piece)
+        while view:
+            buffer = sink.buffer()
+            count = min(len(buffer), len(view))
+            buffer[:count] = view[:count]
+            sink.commit(count)
+            view = view[count:]
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, STREAM_SIZE])
+def test_gzip_output_is_the_block_format_byte_for_byte(size: int) -> None:
+    data = _stream(size)
+    out = io.BytesIO()
+    sink = LayerSink(out, "gzip")
+    _feed(sink, data, seed=size)
+    blob = sink.close()
+    expected = _reference_gzip(data)
+    assert out.getvalue() == expected
+    assert blob.digest == Digest.of_bytes(expected)
+    assert blob.diff_id == Digest.of_bytes(data)
+    assert blob.size == len(expected)
+
+
+@pytest.mark.parametrize("compression", ["none", "zstd"])
+def test_other_compressions_keep_every_byte_in_order(compression: str) -> None:
+    data = _stream(STREAM_SIZE)
+    out = io.BytesIO()
+    sink = LayerSink(out, compression)  # type: ignore[arg-type]
+    _feed(sink, data, seed=7)
+    blob = sink.close()
+    assert blob.diff_id == Digest.of_bytes(data)
+    assert blob.digest == Digest.of_bytes(out.getvalue())
+    out.seek(0)
+    with open_layer(out) as plain:
+        assert plain.read() == data
+
+
+def test_compress_tar_reads_a_stream_without_readinto() -> None:
+    data = _stream(3 * CHUNK + 5)
+
+    class ReadOnly:  # a pipe-like object: read() only
+        def __init__(self) -> None:
+            self._data = io.BytesIO(data)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._data.read(size)
+
+    out = io.BytesIO()
+    blob = compress_tar(ReadOnly(), out)  # type: ignore[arg-type]
+    assert out.getvalue() == _reference_gzip(data)
+    assert blob.diff_id.hex == hashlib.sha256(data).hexdigest()
+
+
+class _FailingOutput(io.RawIOBase):
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self._left = fail_after
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        length = memoryview(data).nbytes  # type: ignore[arg-type]
+        if self._left < length:
+            raise OSError(28, "No space left on device")
+        self._left -= length
+        return length
+
+
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_a_failing_output_raises_and_leaves_no_thread(compression: str) -> None:
+    before = set(threading.enumerate())
+    sink = LayerSink(_FailingOutput(3 * CHUNK), compression)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="No space left"):
+        try:
+            _feed(sink, _stream(STREAM_SIZE), seed=3)
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    assert set(threading.enumerate()) <= before
