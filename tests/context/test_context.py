@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tarfile
@@ -17,6 +18,7 @@ from dockyard.solver.context import (
     is_tar_stream,
     open_context,
 )
+from dockyard.solver.fileops.contenthash import READ_CHUNK
 from dockyard.solver.fileops.plan import CopySpec, prepare_copy
 from dockyard.solver.fileops.statcache import RACY_NS
 
@@ -120,6 +122,29 @@ def test_stat_cache_avoids_rereading_unchanged_files(context: Path, tmp_path: Pa
     tree, hasher = open_context(context, None, store)
     assert context_checksum(tree, hasher) != first
     assert hasher.bytes_read == len("new content")
+
+
+def test_file_digests_in_the_stat_cache_are_sha256_of_the_content(tmp_path: Path) -> None:
+    """Persisted stat caches and cache keys depend on these exact digests."""
+    base = tmp_path / "ctx"
+    sizes = {"empty": 0, "small": 1000, "one-buffer": READ_CHUNK, "big": 2 * READ_CHUNK + 3}
+    contents = {name: os.urandom(size) for name, size in sizes.items()}
+    for name, content in contents.items():
+        _write(base, {name: ""})
+        (base / name).write_bytes(content)
+    os.setxattr(base / "small", "user.note", b"kept")
+    tree, hasher = open_context(base)
+    context_checksum(tree, hasher)
+    digests = {
+        name: hasher.cache.entries[(st.st_dev, st.st_ino)][3]
+        for name in contents
+        for st in [os.lstat(base / name)]
+    }
+    expected = {name: hashlib.sha256(content).digest() for name, content in contents.items()}
+    folded = hashlib.sha256(expected["small"])
+    folded.update(b"\0user.note\0kept")
+    expected["small"] = folded.digest()
+    assert digests == expected
 
 
 def test_racy_entries_are_not_persisted(context: Path, tmp_path: Path) -> None:

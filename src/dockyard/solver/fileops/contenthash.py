@@ -11,6 +11,7 @@ the file did not change, and files that must be read are hashed on a few threads
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
 from collections.abc import Callable
@@ -21,23 +22,33 @@ from dockyard.solver.fileops.statcache import StatCache, now_ns
 from dockyard.solver.fileops.tree import SourceTree
 
 HASH_WORKERS = 4
+READ_CHUNK = 1 << 20
 _PARALLEL_BYTES = 1 << 20
 
 Matcher = Callable[[str], bool]
 
 
-def _hash_file(path: str) -> bytes:
+def _hash_file(path: str, buffer: memoryview) -> bytes:
     """sha256 of the content, with the file's xattrs folded in when it has any.
 
-    Changing an xattr changes ctime, so the stat cache never serves a stale value.
+    The content is read in ``buffer``-sized pieces into that one buffer: no
+    allocation per file or per piece (``hashlib.file_digest`` allocates and zeroes a
+    256 KiB buffer per file, which costs more than hashing a small file), and memory
+    stays flat for huge files. Changing an xattr changes ctime, so the stat cache
+    never serves a stale value.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as error:
         raise BuildError(f"cannot read {path}: {error.strerror}") from error
     try:
-        with open(fd, "rb", closefd=False) as stream:
-            digest = hashlib.file_digest(stream, "sha256").digest()
+        hasher = hashlib.sha256()
+        try:
+            while count := os.readv(fd, [buffer]):
+                hasher.update(buffer[:count])
+        except OSError as error:
+            raise BuildError(f"cannot read {path}: {error.strerror}") from error
+        digest = hasher.digest()
         try:
             names = sorted(name for name in os.listxattr(fd) if not name.startswith("trusted."))
         except OSError:
@@ -50,6 +61,25 @@ def _hash_file(path: str) -> bytes:
         return folded.digest()
     finally:
         os.close(fd)
+
+
+def _hash_files(paths: list[str], workers: int) -> list[bytes]:
+    """Digests of ``paths`` (in order) on ``workers`` threads, each with one read buffer."""
+    digests: list[bytes] = [b""] * len(paths)
+    claimed = itertools.count()  # next() on a count is atomic: a shared work queue
+
+    def work() -> None:
+        buffer = memoryview(bytearray(READ_CHUNK))
+        while (index := next(claimed)) < len(paths):
+            digests[index] = _hash_file(paths[index], buffer)
+
+    if workers <= 1:
+        work()
+        return digests
+    with ThreadPoolExecutor(workers, thread_name_prefix="dockyard-hash") as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
+            future.result()
+    return digests
 
 
 def _skipped(inner: str, include: Matcher | None, exclude: Matcher | None) -> bool:
@@ -184,11 +214,8 @@ class ContentHasher:
         started = now_ns()
         total = sum(st.st_size for _, st in missing)
         paths = [self.tree.disk_path(rel) for rel, _ in missing]
-        if len(missing) > 1 and total >= _PARALLEL_BYTES:
-            with ThreadPoolExecutor(HASH_WORKERS) as pool:
-                digests = list(pool.map(_hash_file, paths, chunksize=16))
-        else:
-            digests = [_hash_file(path) for path in paths]
+        parallel = len(missing) > 1 and total >= _PARALLEL_BYTES
+        digests = _hash_files(paths, min(HASH_WORKERS, len(missing)) if parallel else 1)
         for (rel, st), digest in zip(missing, digests, strict=True):
             self._files[rel] = digest
             self.cache.put(st, digest, started)
