@@ -4,12 +4,20 @@
 
 Needs dockerd (scripts/services). Builds the tree of bench_layer.py (contents cut from
 this machine's /usr, so it compresses like real images), imports it into dockerd
-(``docker import``) and into dockyard stores, then times, best of --repeat, warm cache:
+(``docker import``) and into dockyard stores, then times, warm cache, --repeat rounds:
 
   save: docker save            vs dockyard save (store layer gzip'd, as a build makes it)
                                   dockyard save (store layer plain, as load makes it)
   load: docker load            vs dockyard load (of docker save's archive)
-  limit: tar -c | isal gzip; raw copy of the archive with fsync (dd conv=fsync)
+  limit: tar -c | isal gzip; raw copy of the archive with fsync: dd conv=fsync (read and
+         write) and cp + sync (copy_file_range), the faster of the two
+
+The contenders of a section run round-robin (one run of each per round, starting one
+further each round), so a load change on a shared machine hits them alike, and none
+always runs right after docker load (dockerd keeps writing after it returns). Figures
+are medians (minimum beside), with the section's load average. dockyard's bytecode is
+compiled first, as an installed package's is (PYTHONDONTWRITEBYTECODE would otherwise
+make each run compile it).
 """
 
 from __future__ import annotations
@@ -17,23 +25,60 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_layer import best, build_tree, sh
+from bench_layer import build_tree, sh
+
+import dockyard
 
 DOCKER = "/usr/bin/docker"
 IMAGE = "dyst-bench-archive:latest"
+
+Case = tuple[str, Callable[[], None], Callable[[], None]]  # label, action, cleanup
+
+
+def round_robin(cases: list[Case], repeat: int) -> list[float]:
+    """Median wall time of each case, run in turn ``repeat`` times after a ``sync``."""
+    times: list[list[float]] = [[] for _ in cases]
+    loads = []
+    for round_number in range(repeat):
+        first = round_number % len(cases)  # each case follows each other in turn
+        for index in [*range(first, len(cases)), *range(first)]:
+            _, action, cleanup = cases[index]
+            spent = times[index]
+            cleanup()
+            subprocess.run(["sync"], check=True)
+            started = time.perf_counter()
+            action()
+            spent.append(time.perf_counter() - started)
+            cleanup()
+        loads.append(os.getloadavg()[0])
+    medians = [statistics.median(spent) for spent in times]
+    for (label, _, _), spent, median in zip(cases, times, medians, strict=True):
+        print(f"  {label:<40} {median:7.2f} s median {min(spent):7.2f} s min", flush=True)
+    print(f"  (load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cpus)")
+    return medians
+
+
+def compile_dockyard() -> None:
+    package = Path(dockyard.__file__).parent
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--mb", type=int, default=400)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", default=None, help="scratch directory (default: a temp dir)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-archive-", dir=args.dir))
@@ -41,58 +86,63 @@ def main() -> int:
     docker_tar, ours_tar, out = scratch / "docker.tar", scratch / "ours.tar", scratch / "out"
     gz_store, plain_store, load_store = (scratch / n for n in ("gz", "plain", "load"))
     py = sys.executable
-    dockyard = f"{py} -m dockyard"
+    dockyard_cli = f"{py} -m dockyard"
     try:
+        compile_dockyard()
         build_tree(tree, args.files, args.mb)
         size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
-        print(
-            f"tree: {args.files} files, {size / 1e6:.0f} MB; load average "
-            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus"
-        )
+        print(f"tree: {args.files} files, {size / 1e6:.0f} MB")
         sh(f"tar -C {tree} -cf {tar} .")()
         sh(f"{DOCKER} import {tar} {IMAGE} >/dev/null")()
-        sh(f"DOCKYARD_ROOT={gz_store} {dockyard} import {tree} {IMAGE} >/dev/null")()
+        sh(f"DOCKYARD_ROOT={gz_store} {dockyard_cli} import {tree} {IMAGE} >/dev/null")()
         sh(f"{DOCKER} save -o {docker_tar} {IMAGE}")()
-        sh(f"DOCKYARD_ROOT={plain_store} {dockyard} load -q -i {docker_tar}")()
+        sh(f"DOCKYARD_ROOT={plain_store} {dockyard_cli} load -q -i {docker_tar}")()
+        sh(f"DOCKYARD_ROOT={plain_store} {dockyard_cli} save -o {ours_tar} {IMAGE}")()
         print(f"archive: {docker_tar.stat().st_size / 1e6:.0f} MB (uncompressed layer)")
 
         def remove_out() -> None:
             out.unlink(missing_ok=True)
 
-        print("save")
-        docker_save = best("docker save", sh(f"{DOCKER} save -o {out} {IMAGE}"),
-                           args.repeat, remove_out)  # fmt: skip
-        save_gz = best("dockyard save (gzip layer in store)",
-                       sh(f"DOCKYARD_ROOT={gz_store} {dockyard} save -o {out} {IMAGE}"),
-                       args.repeat, remove_out)  # fmt: skip
-        save_plain = best("dockyard save (plain layer in store)",
-                          sh(f"DOCKYARD_ROOT={plain_store} {dockyard} save -o {out} {IMAGE}"),
-                          args.repeat, remove_out)  # fmt: skip
-        sh(f"DOCKYARD_ROOT={plain_store} {dockyard} save -o {ours_tar} {IMAGE}")()
-
         def remove_image() -> None:
             subprocess.run([DOCKER, "rmi", "-f", IMAGE], capture_output=True, check=False)
             shutil.rmtree(load_store, ignore_errors=True)
-            out.unlink(missing_ok=True)
+
+        def nothing() -> None:
+            pass
+
+        print("save")
+        docker_save, save_gz, save_plain = round_robin([
+            ("docker save", sh(f"{DOCKER} save -o {out} {IMAGE}"), remove_out),
+            ("dockyard save (gzip layer in store)",
+             sh(f"DOCKYARD_ROOT={gz_store} {dockyard_cli} save -o {out} {IMAGE}"), remove_out),
+            ("dockyard save (plain layer in store)",
+             sh(f"DOCKYARD_ROOT={plain_store} {dockyard_cli} save -o {out} {IMAGE}"), remove_out),
+        ], args.repeat)  # fmt: skip
 
         print("load")
-        docker_load = best("docker load", sh(f"{DOCKER} load -q -i {docker_tar} >/dev/null"),
-                           args.repeat, remove_image)  # fmt: skip
-        load_docker = best("dockyard load (docker save's archive)",
-                           sh(f"DOCKYARD_ROOT={load_store} {dockyard} load -q -i {docker_tar}"),
-                           args.repeat, remove_image)  # fmt: skip
-        best("dockyard load (its own archive)",
-             sh(f"DOCKYARD_ROOT={load_store} {dockyard} load -q -i {ours_tar}"),
-             args.repeat, remove_image)  # fmt: skip
+        docker_load, load_docker, _, dd_limit, cp_limit = round_robin([
+            ("docker load", sh(f"{DOCKER} load -q -i {docker_tar} >/dev/null"), remove_image),
+            ("dockyard load (docker save's archive)",
+             sh(f"DOCKYARD_ROOT={load_store} {dockyard_cli} load -q -i {docker_tar}"),
+             remove_image),
+            ("dockyard load (its own archive)",
+             sh(f"DOCKYARD_ROOT={load_store} {dockyard_cli} load -q -i {ours_tar}"),
+             remove_image),
+            ("limit: dd conv=fsync of the archive",
+             sh(f"dd if={docker_tar} of={out} bs=1M conv=fsync status=none"), remove_out),
+            ("limit: cp + sync of the archive",
+             sh(f"cp {docker_tar} {out} && sync {out}"), remove_out),
+            ("python start-up (for reference)", sh(f"{py} -c pass"), nothing),
+        ], args.repeat)[:5]  # fmt: skip
+        copy_limit = min(dd_limit, cp_limit)
 
-        print("limits")
-        gzip_limit = best("tar -c | python -m isal.igzip -1",
-                          sh(f"tar -C {tree} -cf - . | {py} -m isal.igzip -1 -c > {out}"),
-                          args.repeat, remove_out)  # fmt: skip
-        copy_limit = best("raw copy with fsync (dd conv=fsync)",
-                          sh(f"dd if={docker_tar} of={out} bs=1M conv=fsync status=none"),
-                          args.repeat, remove_out)  # fmt: skip
-        print("ratios (lower is better)")
+        print("gzip limit")
+        (gzip_limit,) = round_robin([
+            ("tar -c | python -m isal.igzip -1",
+             sh(f"tar -C {tree} -cf - . | {py} -m isal.igzip -1 -c > {out}"), remove_out),
+        ], args.repeat)  # fmt: skip
+
+        print("ratios of medians (lower is better)")
         print(
             f"  save vs docker save: gzip store {save_gz / docker_save:.2f}x, "
             f"plain store {save_plain / docker_save:.2f}x"
