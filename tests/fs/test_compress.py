@@ -152,3 +152,18 @@ def test_a_failing_output_raises_and_leaves_no_thread(compression: str) -> None:
             sink.abort()
             raise
     assert set(threading.enumerate()) <= before
+
+
+def test_a_stream_of_less_than_a_chunk_starts_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    def no_threads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a thread pool for a one-block stream")
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", no_threads)
+    data = _stream(CHUNK - 1)
+    out = io.BytesIO()
+    sink = LayerSink(out, "gzip")
+    _feed(sink, data, seed=1)
+    sink.close()
+    assert out.getvalue() == _reference_gzip(data)

@@ -5,7 +5,8 @@ each compressed on a thread pool with the previous block's last 32 KiB as its
 dictionary and ended with a sync flush; the blocks are concatenated in order into
 one gzip member (header without name or time, like Go's). The output depends only
 on the input and the level, never on the number of threads, so two writes of the
-same tree give the same digest on any machine.
+same tree give the same digest on any machine. A layer of one block (the usual
+small COPY) is compressed on the calling thread: starting threads would cost more.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import hashlib
 import io
 import struct
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from isal import isal_zlib
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
 from dockyard.fs.magic import sniff_compression
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 Compression = Literal["gzip", "zstd", "none"]
 
@@ -95,7 +98,8 @@ class LayerSink:
     one hashes the uncompressed stream (the diff_id), two deflate chunks (gzip), and
     one writes the output in order (hashing it for the digest). So reading files,
     hashing and compressing overlap. A fixed pool of chunks is recycled once their
-    jobs are done: memory stays flat, and no chunk is allocated per block.
+    jobs are done: memory stays flat, and no chunk is allocated per block. The
+    threads start with the first full chunk: a shorter stream needs none.
     """
 
     def __init__(self, out: BinaryIO, compression: Compression = "gzip") -> None:
@@ -113,16 +117,11 @@ class LayerSink:
         self._crc = 0
         self._in_flight: deque[_InFlight] = deque()
         self._free: list[bytearray] = []
-        self._hasher: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dockyard-layer-hash"
-        )
-        self._writer: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dockyard-layer-write"
-        )
+        self._hasher: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None
         self._deflaters: ThreadPoolExecutor | None = None
         self._zstd: _ZstdWriter | None = None
         if compression == "gzip":
-            self._deflaters = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dockyard-gzip")
             self._out.write(_GZIP_HEADER)
         elif compression == "zstd":
             self._zstd = _ZstdWriter(self._out)
@@ -153,6 +152,8 @@ class LayerSink:
 
     def _emit(self, last: bool = False) -> None:
         """Hand the current chunk to the workers and (unless ``last``) take a free one."""
+        if self._hasher is None:
+            self._start_threads()
         assert self._hasher is not None and self._writer is not None
         block = self._view[: self._fill]
         self._total += self._fill
@@ -174,6 +175,29 @@ class LayerSink:
         self._view = memoryview(self._chunk)
         self._fill = 0
 
+    def _start_threads(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor  # only for streams of 1 MiB or more
+
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-layer-hash")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-layer-write")
+        if self.compression == "gzip":
+            self._deflaters = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dockyard-gzip")
+
+    def _finish_alone(self) -> None:
+        """The whole stream is the current chunk: hash, compress and write it here."""
+        block = self._view[: self._fill]
+        self._total += self._fill
+        self._diff.update(block)
+        if self.compression == "gzip":
+            data, tail, crc = _deflate_block(block, b"", GZIP_LEVEL)
+            self._crc = crc
+            self._out.write(data)
+            self._out.write(tail)
+        elif self._zstd is not None:
+            self._zstd.write(block)
+        else:
+            self._out.write(block)
+
     def _next_chunk(self) -> bytearray:
         if self._free:
             return self._free.pop()
@@ -193,13 +217,15 @@ class LayerSink:
 
     def close(self) -> LayerBlob:
         try:
-            if self._fill:
+            if self._fill and self._hasher is None:
+                self._finish_alone()
+            elif self._fill:
                 self._emit(last=True)
             while self._in_flight:
                 _, hashed, written = self._in_flight.popleft()
                 hashed.result()
                 written.result()
-            if self._deflaters is not None:
+            if self.compression == "gzip":
                 self._out.write(isal_zlib.compress(b"", wbits=-15))
                 self._out.write(struct.pack("<II", self._crc, self._total & 0xFFFFFFFF))
             elif self._zstd is not None:

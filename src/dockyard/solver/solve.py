@@ -233,9 +233,10 @@ class VertexSolver:
     def lowerdirs(self, snapshot: Snapshot) -> list[Path]:
         """The unpacked directories of a snapshot's layers, base first."""
         from dockyard.digest import Digest
-        from dockyard.fs.unpack import unpack_layer
 
         def unpack(stream: Any, target: Path) -> None:
+            from dockyard.fs.unpack import unpack_layer  # rarely needed: most are unpacked
+
             unpack_layer(stream, target, mode="overlay")
 
         paths = []

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dockyard.digest import Digest
 from dockyard.errors import ImageNotFoundError, StoreError
@@ -27,7 +27,9 @@ from dockyard.store.files import FileLock, atomic_write, default_root
 from dockyard.store.image import StoredImage
 from dockyard.store.layers import DiffIdRecords, Layer, LayerUnpacker, UnpackedLayers
 from dockyard.store.leases import Lease, Leases
-from dockyard.store.reports import CheckReport, DiskUsage, GcReport
+
+if TYPE_CHECKING:
+    from dockyard.store.reports import CheckReport, DiskUsage, GcReport
 
 _HEX_PREFIX = re.compile(r"^[a-f0-9]{1,64}$")
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import marshal
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -97,7 +96,12 @@ class StatCache:
             return
         entries = {k: v for k, v in self.entries.items() if k not in self._racy}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".statcache-")
+        # A random name without tempfile (which imports random: start-up time).
+        temp = self.path.parent / f".statcache-{os.getpid()}-{os.urandom(6).hex()}"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(marshal.dumps((_MAGIC, entries)))
