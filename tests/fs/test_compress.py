@@ -8,13 +8,15 @@ import random
 import struct
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from isal import isal_zlib
 
 from dockyard.digest import Digest
 from dockyard.fs import compress_tar, open_layer
-from dockyard.fs.compress import CHUNK, GZIP_LEVEL, LayerSink
+from dockyard.fs.compress import CHUNK, GZIP_LEVEL, DigestingOutput, LayerSink
+from dockyard.store import Store
 
 # More chunks than the sink keeps in flight, so that chunks are recycled.
 STREAM_SIZE = 20 * CHUNK + 12_345
@@ -167,3 +169,51 @@ def test_a_stream_of_less_than_a_chunk_starts_no_thread(monkeypatch: pytest.Monk
     _feed(sink, data, seed=1)
     sink.close()
     assert out.getvalue() == _reference_gzip(data)
+
+
+class _DigestingOutput(io.RawIOBase):
+    """Digests what it is given, as the store's blob writer does."""
+
+    def __init__(self, prefix: bytes = b"") -> None:
+        super().__init__()
+        self.hasher = hashlib.sha256()
+        self.data = bytearray()
+        self.size = 0
+        self.write(prefix)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        view = memoryview(data)  # type: ignore[arg-type]
+        self.hasher.update(view)
+        self.data += view
+        self.size += view.nbytes
+        return view.nbytes
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.from_hasher(self.hasher)
+
+
+@pytest.mark.parametrize("prefix", [b"", b"bytes written before the sink"])
+def test_an_output_that_digests_is_trusted_only_from_its_first_byte(prefix: bytes) -> None:
+    data = _stream(3 * CHUNK + 99)
+    out = _DigestingOutput(prefix)
+    sink = LayerSink(out, "gzip")  # type: ignore[arg-type]
+    _feed(sink, data, seed=11)
+    blob = sink.close()
+    expected = _reference_gzip(data)
+    assert bytes(out.data) == prefix + expected
+    assert blob.digest == Digest.of_bytes(expected)
+    assert blob.size == len(expected)
+
+
+def test_the_stores_layer_writer_is_trusted_and_agrees(tmp_path: Path) -> None:
+    data = _stream(2 * CHUNK + 1)
+    with Store.open(tmp_path / "store") as store, store.layer_writer() as writer:
+        assert isinstance(writer.stream, DigestingOutput)
+        blob = compress_tar(io.BytesIO(data), writer.stream)
+        layer = writer.commit(blob.diff_id)
+        assert layer.digest == blob.digest == Digest.of_bytes(_reference_gzip(data))
+        assert layer.descriptor.size == blob.size

@@ -17,7 +17,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, runtime_checkable
 
 from isal import isal_zlib
 
@@ -55,6 +55,20 @@ class LayerBlob:
     digest: Digest  # sha256 of the bytes written
     size: int  # number of bytes written
     media_type: str
+
+
+@runtime_checkable
+class DigestingOutput(Protocol):
+    """An output that digests what is written to it, like the store's blob writer.
+
+    A sink that writes such an output from its first byte takes the output's digest
+    instead of hashing the compressed stream a second time.
+    """
+
+    size: int  # bytes written so far
+
+    @property
+    def digest(self) -> Digest: ...
 
 
 class _HashingWriter:
@@ -106,8 +120,13 @@ class LayerSink:
         if compression not in MEDIA_TYPES:
             raise ValueError(f"unknown compression {compression!r}")
         self.compression = compression
-        # Without compression the blob is the tar: its digest is the diff_id.
-        self._out = _HashingWriter(out, hashing=compression != "none")
+        # Without compression the blob is the tar: its digest is the diff_id. An
+        # output that digests what it gets needs no second hash either.
+        self._digesting: DigestingOutput | None = None
+        if isinstance(out, DigestingOutput) and out.size == 0:
+            self._digesting = out
+        hashing = compression != "none" and self._digesting is None
+        self._out = _HashingWriter(out, hashing=hashing)
         self._diff = hashlib.sha256()
         self._chunk = bytearray(CHUNK)
         self._view = memoryview(self._chunk)
@@ -233,10 +252,15 @@ class LayerSink:
         finally:
             self.abort()
         diff_id = Digest.from_hasher(self._diff)
-        hasher = self._out.hasher
+        if self._out.hasher is not None:
+            digest = Digest.from_hasher(self._out.hasher)
+        elif self.compression != "none" and self._digesting is not None:
+            digest = self._digesting.digest
+        else:
+            digest = diff_id
         return LayerBlob(
             diff_id=diff_id,
-            digest=diff_id if hasher is None else Digest.from_hasher(hasher),
+            digest=digest,
             size=self._out.size,
             media_type=MEDIA_TYPES[self.compression],
         )
