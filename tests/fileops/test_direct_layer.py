@@ -24,7 +24,7 @@ from dockyard.fs.entries import write_entries
 from dockyard.fs.layer import write_layer
 from dockyard.fs.snapshot import mount_overlay, unmount
 from dockyard.solver.fileops.copy import apply_copy
-from dockyard.solver.fileops.plan import CopySpec, prepare_copy
+from dockyard.solver.fileops.plan import CopySpec, InlineFile, prepare_copy
 from dockyard.solver.fileops.virtual import NotDirect, VirtualTarget
 
 
@@ -138,6 +138,10 @@ CASES: dict[str, CopySpec] = {
     "chown and chmod": CopySpec(("sub", "server.js"), "/opt/", chown="app:app", chmod="640"),
     "one file renamed": CopySpec(("server.js",), "/usr/src/app/main.js"),
     "excludes": CopySpec((".",), "/w/", excludes=("sub/deep",)),
+    "heredoc": CopySpec((), "/usr/src/app/", contents=(InlineFile("run.sh", b"echo hi\n"),)),
+    "heredoc replacing a file": CopySpec(
+        (), "/usr/src/app/package.json", contents=(InlineFile("EOF", b"{}\n"),), chmod="600"
+    ),
 }
 
 

@@ -104,19 +104,23 @@ class _EntryWriter:
         if kind == stat.S_IFSOCK:
             return
         name = entry.path.encode("utf-8", "surrogateescape")
-        xattrs = self._xattrs(inode)
-        if kind == stat.S_IFDIR:
-            self._header(name + b"/", DIRECTORY, inode, xattrs=xattrs)
-            return
         if inode.links > 1:
             first = self._first_names.get(id(inode))
-            if first is not None:
-                self._header(name, HARDLINK, inode, linkname=first, xattrs=xattrs)
+            if first is not None and kind != stat.S_IFDIR:
+                self._header(name, HARDLINK, inode, linkname=first, xattrs=_xattrs(inode))
                 return
             self._first_names[id(inode)] = name
         if kind == stat.S_IFREG:
-            self._header(name, REGULAR, inode, size=inode.size, xattrs=xattrs)
-            self._data(inode)
+            if inode.data is not None:
+                self._header(name, REGULAR, inode, size=inode.size, xattrs=_xattrs(inode))
+                self._sink.write(inode.data)
+                self._sink.write(padding(len(inode.data)))
+            else:
+                self._file(name, inode)
+            return
+        xattrs = _xattrs(inode)
+        if kind == stat.S_IFDIR:
+            self._header(name + b"/", DIRECTORY, inode, xattrs=xattrs)
         elif kind == stat.S_IFLNK:
             target = inode.linkname.encode("utf-8", "surrogateescape")
             self._header(name, SYMLINK, inode, linkname=target, xattrs=xattrs)
@@ -125,14 +129,6 @@ class _EntryWriter:
             self._header(name, typeflag, inode, device=inode.rdev, xattrs=xattrs)
         elif kind == stat.S_IFIFO:
             self._header(name, FIFO, inode, xattrs=xattrs)
-
-    @staticmethod
-    def _xattrs(inode: Inode) -> dict[str, bytes] | None:
-        values: dict[str, bytes] = {}
-        if inode.xattr_source is not None:
-            values.update(read_xattrs(inode.xattr_source)[1] or {})
-        values.update(inode.xattrs)
-        return {name: values[name] for name in sorted(values)} or None
 
     def _header(
         self,
@@ -164,17 +160,19 @@ class _EntryWriter:
             )
         )
 
-    def _data(self, inode: Inode) -> None:
-        if inode.data is not None:
-            self._sink.write(inode.data)
-            self._sink.write(padding(len(inode.data)))
-            return
+    def _file(self, name: bytes, inode: Inode) -> None:
+        """A regular file's header and data, read from its source (xattrs by descriptor)."""
         assert inode.source is not None
         fd = os.open(inode.source, _OPEN_FLAGS)
         try:
+            by_fd = inode.xattr_source == inode.source
+            self._header(
+                name, REGULAR, inode, size=inode.size, xattrs=_xattrs(inode, fd if by_fd else None)
+            )
+            sink = self._sink
             left = inode.size
             while left:
-                buffer = self._sink.buffer()
+                buffer = sink.buffer()
                 if len(buffer) > left:
                     buffer = buffer[:left]
                 count = os.readv(fd, [buffer])
@@ -183,8 +181,22 @@ class _EntryWriter:
                         f"cannot write layer: {inode.source} shrank while it was read",
                         "do not change the build context while it is copied",
                     )
-                self._sink.commit(count)
+                sink.commit(count)
                 left -= count
         finally:
             os.close(fd)
         self._sink.write(padding(inode.size))
+
+
+def _xattrs(inode: Inode, fd: int | None = None) -> dict[str, bytes] | None:
+    """The entry's xattrs: its source's (read through ``fd`` when given), then its own."""
+    found = None
+    if fd is not None:
+        found = read_xattrs(fd)[1]
+    elif inode.xattr_source is not None:
+        found = read_xattrs(inode.xattr_source)[1]
+    if not inode.xattrs:
+        return found
+    values = dict(found or {})
+    values.update(inode.xattrs)
+    return {name: values[name] for name in sorted(values)}
