@@ -1,17 +1,19 @@
-"""Image config and history strings formatted as BuildKit (Go) formats them."""
+"""History strings formatted as BuildKit (Go) formats them.
+
+The config JSON itself is ``oci.ContainerConfig``'s (tests/oci/test_config.py); the
+bytes a build commits are checked whole in test_export.py.
+"""
 
 from __future__ import annotations
 
-import json
-
+from dockyard.oci import ContainerConfig, Healthcheck
 from dockyard.plan.config import (
-    Healthcheck,
-    ImageConfig,
+    DEFAULT_SHELL,
     go_duration,
-    go_json,
     go_quote_list,
     history_expose,
     history_healthcheck,
+    run_shell,
 )
 
 
@@ -25,7 +27,7 @@ def test_expose_history_is_a_sorted_go_map() -> None:
 
 
 def test_healthcheck_history_matches_buildkit() -> None:
-    health = Healthcheck(("CMD-SHELL", "true"), interval_ns=300_000_000_000)
+    health = Healthcheck(("CMD-SHELL", "true"), interval=300_000_000_000)
     expected = 'HEALTHCHECK &{["CMD-SHELL" "true"] "5m0s" "0s" "0s" \'\\x00\'}'
     assert history_healthcheck(health) == expected
     assert "'\\x03'" in history_healthcheck(Healthcheck(("CMD", "x"), retries=3))
@@ -40,24 +42,6 @@ def test_go_durations() -> None:
     assert go_duration(5_000_000) == "5ms"
 
 
-def test_config_json_in_buildkit_order_with_go_escaping() -> None:
-    config = ImageConfig(
-        user="app",
-        exposed_ports=("443/udp", "80/tcp"),
-        env=("PATH=/usr/bin", "A=<b>&"),
-        cmd=("sh", "-c", "echo"),
-        working_dir="/app",
-        healthcheck=Healthcheck(("CMD-SHELL", "true"), interval_ns=300_000_000_000),
-        args_escaped=True,
-    )
-    text = go_json(config.to_dict())
-    assert text.startswith('{"User":"app","ExposedPorts":{"443/udp":{},"80/tcp":{}},"Env":')
-    assert '"A=\\u003cb\\u003e\\u0026"' in text
-    assert text.endswith('"ArgsEscaped":true,"OnBuild":null}')
-    assert ImageConfig.from_dict(json.loads(text)) == config
-
-
-def test_base_config_drops_unknown_fields() -> None:
-    data = {"Hostname": "x", "Env": None, "Cmd": ["sh"], "OnBuild": None, "Image": "sha256:1"}
-    config = ImageConfig.from_dict(data)
-    assert config.to_dict() == {"Cmd": ["sh"], "OnBuild": None}
+def test_run_shell_is_the_config_shell_or_sh() -> None:
+    assert run_shell(ContainerConfig()) == DEFAULT_SHELL
+    assert run_shell(ContainerConfig(shell=("/bin/bash", "-c"))) == ("/bin/bash", "-c")

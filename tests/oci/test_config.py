@@ -18,6 +18,7 @@ from dockyard.oci import (
     Manifest,
     Platform,
     RootFS,
+    canonical,
     media,
     media_type_of,
 )
@@ -25,10 +26,11 @@ from dockyard.oci import (
 DIFF = Digest("sha256:" + "1" * 64)
 
 
-def test_minimal_config_omits_empty_fields() -> None:
+def test_minimal_config_omits_empty_fields_but_onbuild() -> None:
+    # BuildKit's OnBuild has no omitempty (nor has Docker's engine): unset is null.
     config = ImageConfig(rootfs=RootFS((DIFF,)))
     assert config.to_json() == (
-        b'{"architecture":"amd64","config":{},"os":"linux",'
+        b'{"architecture":"amd64","config":{"OnBuild":null},"os":"linux",'
         b'"rootfs":{"type":"layers","diff_ids":["sha256:' + b"1" * 64 + b'"]}}'
     )
 
@@ -59,7 +61,7 @@ def test_full_config_uses_docker_field_names_in_go_order() -> None:
     assert list(data) == ["architecture", "author", "config", "created", "history", "os", "rootfs"]
     assert list(data["config"]) == [
         "User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
-        "StopSignal", "ArgsEscaped", "Healthcheck", "OnBuild", "Shell",
+        "StopSignal", "Healthcheck", "ArgsEscaped", "OnBuild", "Shell",
     ]  # fmt: skip
     assert data["config"]["ExposedPorts"] == {"53/udp": {}, "8080/tcp": {}}
     assert data["config"]["Healthcheck"] == {
@@ -91,6 +93,36 @@ def test_reads_a_docker_engine_config_with_extra_fields() -> None:
     assert config.config.cmd is None
     assert config.config.entrypoint == ("sh",)
     assert config.rootfs.diff_ids == (DIFF,)
+    # What a build keeps of it: the fields BuildKit knows, in its order.
+    assert config.config.to_dict() == {"Env": ["PATH=/bin"], "Entrypoint": ["sh"], "OnBuild": None}
+
+
+@pytest.mark.parametrize(
+    ("document", "on_build"),
+    [({}, None), ({"OnBuild": None}, None), ({"OnBuild": []}, ()), ({"OnBuild": ["x"]}, ("x",))],
+)
+def test_onbuild_unset_is_null_and_empty_stays_empty(
+    document: dict[str, object], on_build: tuple[str, ...] | None
+) -> None:
+    inner = ContainerConfig.from_dict(document)
+    assert inner.on_build == on_build
+    assert inner.to_dict() == {"OnBuild": None if on_build is None else list(on_build)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<a>&b", b'"\\u003ca\\u003e\\u0026b"'),
+        ("line\u2028para\u2029", b'"line\\u2028para\\u2029"'),
+        # Go 1.19 (Docker 20.10's BuildKit) has no short escapes for \b and \f.
+        ("\b\f\n\t", b'"\\u0008\\u000c\\n\\t"'),
+        ("\\b \\f", b'"\\\\b \\\\f"'),
+        ("\\\b", b'"\\\\\\u0008"'),
+    ],
+)
+def test_strings_are_escaped_as_go_escapes_them(text: str, expected: bytes) -> None:
+    assert canonical.dumps(text) == expected
+    assert json.loads(expected) == text
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ configs = st.builds(
         | st.builds(
             Healthcheck, test=st.lists(text, min_size=1).map(tuple), retries=st.integers(0, 5)
         ),
-        on_build=words,
+        on_build=st.none() | words,
         shell=st.none() | st.lists(text, min_size=1, max_size=2).map(tuple),
     ),
     rootfs=st.lists(digests, max_size=3).map(lambda d: RootFS(tuple(d))),

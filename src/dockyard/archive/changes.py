@@ -115,7 +115,7 @@ def _apply_one(config: ContainerConfig, change: str, cmd_set: bool) -> Container
     trigger = text.partition(" ")[0].upper()
     if trigger in ("ONBUILD", "FROM", "MAINTAINER"):
         raise UsageError(f"{trigger} isn't allowed as an ONBUILD trigger")
-    return replace(config, on_build=(*config.on_build, text))
+    return replace(config, on_build=(*(config.on_build or ()), text))
 
 
 def apply_changes(changes: Sequence[str], config: ContainerConfig | None = None) -> ContainerConfig:

@@ -1,13 +1,15 @@
 """Canonical JSON: the compact form Go's encoding/json writes (Docker, BuildKit).
 
 Go writes struct fields in declaration order and map keys sorted; the dataclasses
-build plain dicts in declaration order and maps come out sorted here. ``<``, ``>``
-and ``&`` are escaped as Go does, so a document round-trips to the same bytes.
+build plain dicts in declaration order and maps come out sorted here. ``<``, ``>``,
+``&``, U+2028 and U+2029 are escaped as Go does (and backspace and form feed as
+Go 1.19 does), so a document round-trips to the same bytes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +20,24 @@ JSONObject = dict[str, Any]
 
 def dumps(value: Any) -> bytes:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+    if "\\b" in text or "\\f" in text:
+        # Python writes backspace and form feed as \b and \f; Go before 1.22 (which built
+        # the Docker and BuildKit this project matches) as \u0008 and \u000c. Escapes are
+        # matched pairwise from the left, so an escaped backslash then "b" stays as it is.
+        text = re.sub(r"\\(.)", _go_escape, text)
     return text.encode("utf-8")
+
+
+def _go_escape(match: re.Match[str]) -> str:
+    char = match.group(1)
+    return "\\u0008" if char == "b" else "\\u000c" if char == "f" else match.group(0)
 
 
 def loads(data: bytes | str, what: str) -> JSONObject:

@@ -1,8 +1,11 @@
 """The image config blob: platform, container defaults, rootfs diff_ids, history.
 
-Field names and omission of empty fields follow BuildKit's output (moby/buildkit
-``dockerspec.DockerOCIImage``): top-level keys sorted, the inner ``config`` in Go
-struct order, every empty field left out.
+Field names, order and omissions are those of the BuildKit this project matches (the
+one built into Docker 20.10, moby/buildkit v0.8 ``dockerfile2llb.Image``): top-level
+keys sorted, the inner ``config`` in Go struct order (the OCI ``ImageConfig`` fields,
+then ``Healthcheck``, ``ArgsEscaped``, ``OnBuild``, ``Shell``), empty fields left out
+except ``OnBuild``, which Go writes as ``null`` when unset (so does Docker's engine).
+This is the one writer of image configs: builds (``solver.export``), imports, bootstrap.
 """
 
 from __future__ import annotations
@@ -71,8 +74,9 @@ class Healthcheck:
 class ContainerConfig:
     """The ``config`` object: defaults for containers run from the image.
 
-    ``entrypoint``/``cmd``/``shell`` are ``None`` when unset; ``exposed_ports`` and
-    ``volumes`` are sorted keys (``"80/tcp"``, ``"/data"``).
+    ``entrypoint``/``cmd``/``shell``/``on_build`` are ``None`` when unset (Docker tells
+    unset from empty); ``exposed_ports`` and ``volumes`` are sorted keys (``"80/tcp"``,
+    ``"/data"``). Mutations return new values (``dataclasses.replace``).
     """
 
     user: str = ""
@@ -86,7 +90,7 @@ class ContainerConfig:
     stop_signal: str = ""
     args_escaped: bool = False
     healthcheck: Healthcheck | None = None
-    on_build: tuple[str, ...] = ()
+    on_build: tuple[str, ...] | None = None
     shell: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -114,12 +118,11 @@ class ContainerConfig:
             out["Labels"] = sorted_map(self.labels)
         if self.stop_signal:
             out["StopSignal"] = self.stop_signal
-        if self.args_escaped:
-            out["ArgsEscaped"] = True
         if self.healthcheck is not None:
             out["Healthcheck"] = self.healthcheck.to_dict()
-        if self.on_build:
-            out["OnBuild"] = list(self.on_build)
+        if self.args_escaped:
+            out["ArgsEscaped"] = True
+        out["OnBuild"] = list(self.on_build) if self.on_build is not None else None
         if self.shell:
             out["Shell"] = list(self.shell)
         return out
@@ -141,7 +144,7 @@ class ContainerConfig:
             stop_signal=get_str(obj, "StopSignal", what),
             args_escaped=bool(args_escaped),
             healthcheck=Healthcheck.from_dict(healthcheck) if healthcheck is not None else None,
-            on_build=get_str_list(obj, "OnBuild", what) or (),
+            on_build=get_str_list(obj, "OnBuild", what),
             shell=get_str_list(obj, "Shell", what),
         )
 

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.parser import parse
-from dockyard.dockerfile.stages import Dockerfile, Scope, Stage, load_dockerfile
+from dockyard.dockerfile.stages import DEFAULT_PATH, Dockerfile, Scope, Stage, load_dockerfile
 from dockyard.errors import DockerfileError
+from dockyard.oci.config import ContainerConfig, Healthcheck, History
 from dockyard.plan import dispatch_fs
 from dockyard.plan.config import (
-    DEFAULT_PATH,
-    HistoryEntry,
-    ImageConfig,
     go_list,
     go_quote_list,
     history_expose,
     history_healthcheck,
+    run_shell,
+    step_history,
 )
 from dockyard.plan.graph import ContextSource, ImageSource, ScratchSource, Vertex
 from dockyard.plan.stages import BaseImage, BuildOptions, BuildPlan, StagePlan
@@ -42,11 +42,12 @@ class StageState:
     name: str | None
     display_name: str
     vertex: Vertex
-    config: ImageConfig
-    history: list[HistoryEntry]
+    config: ContainerConfig
+    history: list[History]
     base: BaseImage | None
     scope: Scope
     author: str = ""
+    base_history: int = 0  # how many entries of ``history`` the base image gave
     cmd_total: int = 0
     cmd_index: int = 0
     cmd_set: bool = False
@@ -67,7 +68,7 @@ class StageState:
         return f"[{stage}{self.cmd_index:>{width}}/{self.cmd_total}] {text}"
 
     def add_history(self, created_by: str, *, layer: bool) -> None:
-        self.history.append(HistoryEntry(created_by=created_by, empty_layer=not layer))
+        self.history.append(step_history(created_by, layer=layer))
 
     def add_layer(self, vertex: Vertex, created_by: str) -> None:
         self.vertex = vertex
@@ -134,22 +135,23 @@ class Planner:
                 base=parent.base,
                 scope=scope,
                 author=parent.author,
+                base_history=parent.base_history,
                 cmd_total=total,
                 layer_steps=list(parent.layer_steps),
                 declared_args=list(parent.declared_args),
             )
         if stage.base.lower() == "scratch":
             base = None
-            config = ImageConfig(env=(f"PATH={DEFAULT_PATH}",), working_dir="/")
+            config = ContainerConfig(env=(f"PATH={DEFAULT_PATH}",), working_dir="/")
             vertex = Vertex(ScratchSource(), name="scratch")
-            history: list[HistoryEntry] = []
+            history: list[History] = []
         else:
             base = self.resolve_image(stage.base)
             config = base.config
-            if config.env_value("PATH") is None:
-                config = config.with_(env=(*config.env, f"PATH={DEFAULT_PATH}"))
+            if "PATH" not in config.env_dict():
+                config = replace(config, env=(*config.env, f"PATH={DEFAULT_PATH}"))
             vertex = Vertex(ImageSource(base.ref, base.manifest_digest, base.diff_ids))
-            history = [HistoryEntry(raw=item) for item in base.history]
+            history = list(base.history)
             total += 1
         scope = self.dockerfile.initial_scope(stage, base_image_env=config.env)
         state = StageState(
@@ -162,6 +164,7 @@ class Planner:
             base=base,
             scope=scope,
             author=base.author if base else "",
+            base_history=len(history),
             cmd_total=total,
         )
         if base is not None:
@@ -171,7 +174,7 @@ class Planner:
 
     def run_onbuild_triggers(self, state: StageState) -> None:
         triggers = state.config.on_build or ()
-        state.config = state.config.with_(on_build=None)
+        state.config = replace(state.config, on_build=None)
         for expression in triggers:
             parsed = parse(expression, self.options.dockerfile_name)
             for node in parsed.nodes:
@@ -220,7 +223,7 @@ class Planner:
 
 def dispatch_env(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
     after = before.apply(instr)
-    state.config = state.config.with_(env=tuple(f"{k}={v}" for k, v in after.image_env.items()))
+    state.config = replace(state.config, env=tuple(f"{k}={v}" for k, v in after.image_env.items()))
     state.add_history("ENV " + " ".join(f"{p.key}={p.value}" for p in instr.pairs), layer=False)
 
 
@@ -247,7 +250,7 @@ def dispatch_label(planner: Planner, state: StageState, instr: Any, before: Scop
     labels = dict(state.config.labels)
     for pair in instr.pairs:
         labels[pair.key] = pair.value
-    state.config = state.config.with_(labels=tuple(sorted(labels.items())))
+    state.config = replace(state.config, labels=labels)
     state.add_history("LABEL " + " ".join(f"{p.key}={p.value}" for p in instr.pairs), layer=False)
 
 
@@ -258,8 +261,8 @@ def dispatch_maintainer(planner: Planner, state: StageState, instr: Any, before:
 
 def dispatch_expose(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
     ports = [_normalize_port(port) for word in instr.ports for port in _expand_ports(word)]
-    state.config = state.config.with_(
-        exposed_ports=tuple(sorted(set(state.config.exposed_ports) | set(ports)))
+    state.config = replace(
+        state.config, exposed_ports=tuple(sorted(set(state.config.exposed_ports) | set(ports)))
     )
     state.add_history(history_expose(ports), layer=False)
 
@@ -285,7 +288,7 @@ def _normalize_port(port: str) -> str:
 
 
 def dispatch_user(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
-    state.config = state.config.with_(user=instr.user)
+    state.config = replace(state.config, user=instr.user)
     state.add_history(f"USER {instr.user}", layer=False)
 
 
@@ -294,49 +297,49 @@ def dispatch_volume(planner: Planner, state: StageState, instr: Any, before: Sco
         if not path:
             raise DockerfileError("VOLUME specified can not be an empty string", instr.location)
     volumes = sorted(set(state.config.volumes) | set(instr.paths))
-    state.config = state.config.with_(volumes=tuple(volumes))
+    state.config = replace(state.config, volumes=tuple(volumes))
     state.add_history(f"VOLUME {go_list(instr.paths)}", layer=False)
 
 
 def dispatch_stopsignal(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
-    state.config = state.config.with_(stop_signal=instr.signal)
+    state.config = replace(state.config, stop_signal=instr.signal)
     state.add_history(f"STOPSIGNAL {instr.signal}", layer=False)
 
 
 def dispatch_shell(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
-    state.config = state.config.with_(shell=tuple(instr.shell))
+    state.config = replace(state.config, shell=tuple(instr.shell))
     state.add_history(f"SHELL {go_list(instr.shell)}", layer=False)
 
 
 def dispatch_onbuild(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
     # BuildKit records the trigger in the config only: ONBUILD adds no history entry.
-    state.config = state.config.with_(on_build=(*(state.config.on_build or ()), instr.expression))
+    state.config = replace(
+        state.config, on_build=(*(state.config.on_build or ()), instr.expression)
+    )
 
 
 def dispatch_healthcheck(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
-    from dockyard.plan.config import Healthcheck
-
     health = Healthcheck(
         test=tuple(instr.test),
-        interval_ns=instr.interval_ns,
-        timeout_ns=instr.timeout_ns,
-        start_period_ns=instr.start_period_ns,
-        start_interval_ns=instr.start_interval_ns,
+        interval=instr.interval_ns,
+        timeout=instr.timeout_ns,
+        start_period=instr.start_period_ns,
+        start_interval=instr.start_interval_ns,
         retries=instr.retries,
     )
-    state.config = state.config.with_(healthcheck=health)
+    state.config = replace(state.config, healthcheck=health)
     state.add_history(history_healthcheck(health), layer=False)
 
 
 def _command_args(state: StageState, command: tuple[str, ...], shell_form: bool) -> tuple[str, ...]:
     if shell_form:
-        return (*state.config.run_shell, " ".join(command))
+        return (*run_shell(state.config), " ".join(command))
     return tuple(command)
 
 
 def dispatch_cmd(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
     args = _command_args(state, instr.command, instr.shell_form)
-    state.config = state.config.with_(cmd=args, args_escaped=True)
+    state.config = replace(state.config, cmd=args, args_escaped=True)
     state.cmd_set = True
     state.add_history(f"CMD {go_quote_list(args)}", layer=False)
 
@@ -346,7 +349,7 @@ def dispatch_entrypoint(planner: Planner, state: StageState, instr: Any, before:
     changes: dict[str, Any] = {"entrypoint": args, "args_escaped": True}
     if not state.cmd_set:
         changes["cmd"] = None
-    state.config = state.config.with_(**changes)
+    state.config = replace(state.config, **changes)
     state.add_history(f"ENTRYPOINT {go_quote_list(args)}", layer=False)
 
 
@@ -354,7 +357,7 @@ def dispatch_workdir(planner: Planner, state: StageState, instr: Any, before: Sc
     path = instr.path
     if not posixpath.isabs(path):
         path = posixpath.normpath(posixpath.join("/", state.config.working_dir or "/", path))
-    state.config = state.config.with_(working_dir=path)
+    state.config = replace(state.config, working_dir=path)
     if path == "/":
         state.add_history(f"WORKDIR {path}", layer=False)
         return
@@ -408,10 +411,11 @@ def plan_build(text: str | bytes, options: BuildOptions, resolve_image: ImageRes
             index=target.index,
             name=target.name,
             vertex=target.vertex,
-            config=target.config.with_(labels=tuple(sorted(labels.items()))),
+            config=replace(target.config, labels=labels),
             history=target.history,
             base=target.base,
             author=target.author,
+            base_history=target.base_history,
             layer_steps=target.layer_steps,
         )
     return BuildPlan(
@@ -431,5 +435,6 @@ def _stage_plan(state: StageState) -> StagePlan:
         history=tuple(state.history),
         base=state.base,
         author=state.author,
+        base_history=state.base_history,
         layer_steps=tuple(state.layer_steps),
     )

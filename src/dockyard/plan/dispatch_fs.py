@@ -6,6 +6,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import DockerfileError
+from dockyard.plan.config import run_shell
 from dockyard.plan.graph import CopyAction, ExecOp, FileOp, MkdirAction, Mount, Vertex
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def run_command_string(
 
 def dispatch_run(planner: Planner, state: StageState, instr: Any, before: Scope) -> None:
     command = tuple(instr.command)
-    args = (*state.config.run_shell, " ".join(command)) if instr.shell_form else command
+    args = (*run_shell(state.config), " ".join(command)) if instr.shell_form else command
     script_mounts: tuple[Mount, ...] = ()
     if instr.heredocs:
         args, script_mounts = _heredoc_args(state, command, instr)
@@ -42,7 +43,7 @@ def dispatch_run(planner: Planner, state: StageState, instr: Any, before: Scope)
         raise DockerfileError("RUN needs a command", instr.location)
     env_pairs = list(before.env.items())
     if not any(name == "PATH" for name, _ in env_pairs):
-        from dockyard.plan.config import DEFAULT_PATH
+        from dockyard.dockerfile.stages import DEFAULT_PATH
 
         env_pairs.insert(0, ("PATH", DEFAULT_PATH))
     env = tuple(f"{name}={value}" for name, value in env_pairs)
@@ -77,7 +78,7 @@ def _heredoc_args(
 
     if len(command) != 1 or not instr.shell_form:
         raise DockerfileError("a RUN heredoc needs the shell form", instr.location)
-    shell = state.config.run_shell
+    shell = run_shell(state.config)
     first = instr.heredocs[0]
     if parse_heredoc_word(command[0]) is not None:
         if first.text.startswith("#!"):

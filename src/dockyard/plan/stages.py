@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from dockyard.plan.config import HistoryEntry, ImageConfig
+from dockyard.oci.config import ContainerConfig, History
 from dockyard.plan.graph import Vertex
 
 
@@ -17,8 +16,8 @@ class BaseImage:
     ref: str  # normalised, e.g. docker.io/library/busybox:latest
     manifest_digest: str
     diff_ids: tuple[str, ...]
-    config: ImageConfig
-    history: tuple[Mapping[str, Any], ...] = ()
+    config: ContainerConfig
+    history: tuple[History, ...] = ()
     architecture: str = "amd64"
     os: str = "linux"
     variant: str = ""
@@ -32,10 +31,13 @@ class StagePlan:
     index: int
     name: str | None
     vertex: Vertex
-    config: ImageConfig
-    history: tuple[HistoryEntry, ...]
+    config: ContainerConfig
+    # The base image's entries (``base_history`` of them, kept as they are), then the
+    # stage's own, which the build times when it commits.
+    history: tuple[History, ...]
     base: BaseImage | None  # the image at the bottom of the stage's layer chain
     author: str = ""
+    base_history: int = 0
     # The layer-producing vertices of this stage above the base, bottom first.
     layer_steps: tuple[Vertex, ...] = ()
 

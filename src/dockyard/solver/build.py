@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Mapping
@@ -65,7 +64,6 @@ class ImageResolver:
         if found is not None:
             return found
         from dockyard.oci import ImageReference
-        from dockyard.plan.config import ImageConfig
         from dockyard.plan.stages import BaseImage
 
         reference = ImageReference.parse_tagged(name)
@@ -79,17 +77,17 @@ class ImageResolver:
             ) from None
         self.images[str(image.manifest_digest)] = image
         self.bases[str(reference)] = str(image.manifest_digest)
-        data = json.loads(image.config_bytes)
+        config = image.config
         base = BaseImage(
             ref=str(reference),
             manifest_digest=str(image.manifest_digest),
             diff_ids=tuple(str(layer.diff_id) for layer in image.layers),
-            config=ImageConfig.from_dict(data.get("config")),
-            history=tuple(data.get("history") or ()),
-            architecture=data.get("architecture") or "amd64",
-            os=data.get("os") or "linux",
-            variant=data.get("variant") or "",
-            author=data.get("author") or "",
+            config=config.config,
+            history=config.history,
+            architecture=config.architecture or "amd64",
+            os=config.os or "linux",
+            variant=config.variant,
+            author=config.author,
         )
         self._resolved[name] = base
         return base

@@ -10,9 +10,11 @@ build record (rebuild.py) commits through the same second step.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from dockyard.plan.config import HistoryEntry, go_json
+from dockyard.digest import Digest
+from dockyard.oci.config import ContainerConfig, History, ImageConfig, RootFS
 from dockyard.solver.results import Snapshot
 
 if TYPE_CHECKING:
@@ -28,9 +30,9 @@ def export_template(plan: StagePlan) -> dict[str, Any]:
     """
     steps = iter(plan.layer_steps)
     history: list[dict[str, Any]] = []
-    for entry in plan.history:
-        if entry.raw is not None:
-            history.append({"raw": dict(entry.raw)})
+    for index, entry in enumerate(plan.history):
+        if index < plan.base_history:
+            history.append({"raw": entry.to_dict()})
             continue
         item: dict[str, Any] = {
             "created_by": entry.created_by,
@@ -54,15 +56,16 @@ def export_template(plan: StagePlan) -> dict[str, Any]:
 
 def history_with_times(
     template: Mapping[str, Any], results: Mapping[str, Any], epoch_created: str | None
-) -> list[dict[str, Any]]:
-    """History dicts with ``empty_layer`` for steps that changed nothing and BuildKit's times."""
-    entries: list[dict[str, Any]] = []
+) -> list[History]:
+    """The history with ``empty_layer`` for steps that changed nothing and BuildKit's times."""
+    entries: list[History] = []
     times: list[str | None] = []
     for entry in template["history"]:
         raw = entry.get("raw")
         if raw is not None:
-            entries.append(dict(raw))
-            times.append(raw.get("created"))
+            base_entry = History.from_dict(raw)
+            entries.append(base_entry)
+            times.append(base_entry.created or None)
             continue
         created: str | None = epoch_created
         empty = entry["empty_layer"]
@@ -71,16 +74,15 @@ def history_with_times(
             if isinstance(result, Snapshot):
                 empty = result.empty
                 created = epoch_created or result.created or None
-        item = HistoryEntry(entry["created_by"], empty, entry["comment"]).to_dict(None)
-        entries.append(item)
+        entries.append(
+            History(created_by=entry["created_by"], comment=entry["comment"], empty_layer=empty)
+        )
         times.append(created)
     _fill_times(times)
-    out = []
-    for item, created in zip(entries, times, strict=True):
-        if "created" not in item and created:
-            item = {"created": created, **item}
-        out.append(item)
-    return out
+    return [
+        replace(entry, created=created) if not entry.created and created else entry
+        for entry, created in zip(entries, times, strict=True)
+    ]
 
 
 def _fill_times(times: list[str | None]) -> None:
@@ -110,30 +112,28 @@ def config_from_template(
     diff_ids: Sequence[str],
     epoch_created: str | None,
 ) -> bytes:
-    """The config blob, keys sorted at the top level like BuildKit's exporter.
+    """The config blob, written by ``oci.ImageConfig`` as BuildKit's exporter writes it.
 
     ``results`` maps the digests of the layer steps to their snapshots.
     """
     history = history_with_times(template, results, epoch_created)
     created = epoch_created
     if created is None:
-        created = next((item["created"] for item in reversed(history) if "created" in item), None)
-    top: dict[str, Any] = {"architecture": template["architecture"]}
-    if template["author"]:
-        top["author"] = template["author"]
-    top["config"] = template["config"]
-    if created:
-        top["created"] = created
-    top["history"] = history
-    top["os"] = template["os"]
-    top["rootfs"] = {"type": "layers", "diff_ids": list(diff_ids)}
-    if template["variant"]:
-        top["variant"] = template["variant"]
-    return go_json(top).encode()
+        created = next((entry.created for entry in reversed(history) if entry.created), None)
+    image = ImageConfig(
+        architecture=template["architecture"],
+        os=template["os"],
+        config=ContainerConfig.from_dict(template["config"]),
+        rootfs=RootFS(tuple(Digest(diff_id) for diff_id in diff_ids)),
+        history=tuple(history),
+        created=created or "",
+        author=template["author"],
+        variant=template["variant"],
+    )
+    return image.to_json()
 
 
 def store_layers(snapshot: Snapshot) -> list[Layer]:
-    from dockyard.digest import Digest
     from dockyard.oci import Descriptor
     from dockyard.store import Layer
 

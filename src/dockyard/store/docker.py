@@ -97,7 +97,7 @@ def container_config(config: ContainerConfig) -> dict[str, Any]:
     out["Volumes"] = {volume: {} for volume in config.volumes} or None
     out["WorkingDir"] = config.working_dir
     out["Entrypoint"] = list(config.entrypoint) if config.entrypoint is not None else None
-    out["OnBuild"] = list(config.on_build) or None
+    out["OnBuild"] = list(config.on_build) if config.on_build else None
     out["Labels"] = dict(sorted(config.labels.items())) or None
     if config.stop_signal:
         out["StopSignal"] = config.stop_signal
