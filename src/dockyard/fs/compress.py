@@ -45,6 +45,7 @@ ZSTD_LEVEL = 3
 _WINDOW = 1 << 15
 _IN_FLIGHT = 12  # chunks being hashed, compressed or written at once
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,11 @@ class LayerSink:
     account for it with :meth:`commit`; then :meth:`close` gives the result. Each
     full 1 MiB chunk is handed, without a copy, to three kinds of worker threads:
     one hashes the uncompressed stream (the diff_id), two deflate chunks (gzip), and
-    one writes the output in order (hashing it for the digest). So reading files,
-    hashing and compressing overlap. A fixed pool of chunks is recycled once their
-    jobs are done: memory stays flat, and no chunk is allocated per block. The
-    threads start with the first full chunk: a shorter stream needs none.
+    one writes the output in order (hashing it for the digest, unless the output is a
+    :class:`DigestingOutput`). So reading files, hashing and compressing overlap. A
+    fixed pool of chunks is recycled once their jobs are done: memory stays flat, and
+    no chunk is allocated per block. The threads start with the first full chunk: a
+    shorter stream needs none.
     """
 
     def __init__(self, out: BinaryIO, compression: Compression = "gzip") -> None:
@@ -197,6 +199,9 @@ class LayerSink:
     def _start_threads(self) -> None:
         from concurrent.futures import ThreadPoolExecutor  # only for streams of 1 MiB or more
 
+        if self.compression == "gzip":
+            _keep_freed_memory()
+
         self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-layer-hash")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-layer-write")
         if self.compression == "gzip":
@@ -275,6 +280,30 @@ class LayerSink:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         self._deflaters = self._hasher = self._writer = None
+
+
+_allocator_tuned = False
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc keep the memory a gzip layer write frees and asks for again at once.
+
+    Each block allocates a compressor and an output of about a MiB and frees them a
+    moment later. By default glibc hands such blocks back to the kernel (munmap, heap
+    trimming), and touching them again costs a page fault per 4 KiB: ~10 % of the CPU
+    time of a layer write. With these settings, blocks under 4 MiB come from the heap
+    and up to 16 MiB of free heap stays mapped. Process-wide, once; not on other libcs.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return
+    _allocator_tuned = True
+    import ctypes
+
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+        mallopt(_M_TRIM_THRESHOLD, 16 << 20)
 
 
 class _ZstdWriter:
