@@ -27,14 +27,16 @@ _PARALLEL_BYTES = 1 << 20
 Matcher = Callable[[str], bool]
 
 
-def _hash_file(path: str, buffer: memoryview) -> bytes:
+def _hash_file(path: str, size: int, buffer: memoryview) -> bytes:
     """sha256 of the content, with the file's xattrs folded in when it has any.
 
     The content is read in ``buffer``-sized pieces into that one buffer: no
     allocation per file or per piece (``hashlib.file_digest`` allocates and zeroes a
     256 KiB buffer per file, which costs more than hashing a small file), and memory
-    stays flat for huge files. Changing an xattr changes ctime, so the stat cache
-    never serves a stale value.
+    stays flat for huge files. Reading stops at ``size`` (the lstat the digest is
+    cached under, and the bytes a layer takes from the file), without a read that
+    finds the end. Changing an xattr changes ctime, so the stat cache never serves a
+    stale value.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -43,8 +45,13 @@ def _hash_file(path: str, buffer: memoryview) -> bytes:
     try:
         hasher = hashlib.sha256()
         try:
-            while count := os.readv(fd, [buffer]):
+            left = size
+            while left > 0:
+                count = os.readv(fd, [buffer[:left] if left < len(buffer) else buffer])
+                if not count:
+                    break
                 hasher.update(buffer[:count])
+                left -= count
         except OSError as error:
             raise BuildError(f"cannot read {path}: {error.strerror}") from error
         digest = hasher.digest()
@@ -62,15 +69,17 @@ def _hash_file(path: str, buffer: memoryview) -> bytes:
         os.close(fd)
 
 
-def _hash_files(paths: list[str], workers: int) -> list[bytes]:
-    """Digests of ``paths`` (in order) on ``workers`` threads, each with one read buffer."""
-    digests: list[bytes] = [b""] * len(paths)
+def _hash_files(files: list[tuple[str, int]], workers: int) -> list[bytes]:
+    """Digests of ``files`` (path, size), in order, on ``workers`` threads, each with
+    one read buffer."""
+    digests: list[bytes] = [b""] * len(files)
     claimed = itertools.count()  # next() on a count is atomic: a shared work queue
 
     def work() -> None:
         buffer = memoryview(bytearray(READ_CHUNK))
-        while (index := next(claimed)) < len(paths):
-            digests[index] = _hash_file(paths[index], buffer)
+        while (index := next(claimed)) < len(files):
+            path, size = files[index]
+            digests[index] = _hash_file(path, size, buffer)
 
     if workers <= 1:
         work()
@@ -214,9 +223,9 @@ class ContentHasher:
         """Hash files that are not in the stat cache (in parallel when it pays)."""
         started = now_ns()
         total = sum(st.st_size for _, st in missing)
-        paths = [self.tree.disk_path(rel) for rel, _ in missing]
+        files = [(self.tree.disk_path(rel), st.st_size) for rel, st in missing]
         parallel = len(missing) > 1 and total >= _PARALLEL_BYTES
-        digests = _hash_files(paths, min(HASH_WORKERS, len(missing)) if parallel else 1)
+        digests = _hash_files(files, min(HASH_WORKERS, len(missing)) if parallel else 1)
         for (rel, st), digest in zip(missing, digests, strict=True):
             self._files[rel] = digest
             self.cache.put(st, digest, started)
