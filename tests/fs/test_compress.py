@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from isal import isal_zlib
 
+from dockyard.compression import decompressed
 from dockyard.digest import Digest
-from dockyard.fs import compress_tar, open_layer
+from dockyard.fs import compress_tar
 from dockyard.fs.compress import CHUNK, GZIP_LEVEL, DigestingOutput, LayerSink
 from dockyard.store import Store
 
@@ -106,7 +107,7 @@ def test_other_compressions_keep_every_byte_in_order(compression: str) -> None:
     assert blob.diff_id == Digest.of_bytes(data)
     assert blob.digest == Digest.of_bytes(out.getvalue())
     out.seek(0)
-    with open_layer(out) as plain:
+    with decompressed(out) as plain:
         assert plain.read() == data
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fs_helpers import CAPABILITY, LONG_COMPONENT, LONG_PATH, inventory
 
+from dockyard.compression import decompressed
 from dockyard.digest import Digest
 from dockyard.errors import LayerError
 from dockyard.fs import (
@@ -21,7 +22,6 @@ from dockyard.fs import (
     MEDIA_TYPE_LAYER_TAR,
     MEDIA_TYPE_LAYER_ZSTD,
     compress_tar,
-    open_layer,
     unpack_layer,
     write_layer,
 )
@@ -158,7 +158,7 @@ def test_each_compression_round_trips(rich_tree: Path, tmp_path: Path, compressi
     assert blob.media_type == media[compression]
     if compression == "none":
         assert blob.digest == blob.diff_id
-    with open(blob_path, "rb") as stream, open_layer(stream) as plain:
+    with open(blob_path, "rb") as stream, decompressed(stream) as plain:
         assert Digest.of_stream(plain)[0] == blob.diff_id
     target = tmp_path / "unpacked"
     target.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tarfile
 import time
@@ -9,14 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from dockyard.compression import PeekableStream, compression_of_stream, decompressed
 from dockyard.digest import Digest
 from dockyard.errors import ArchiveError
-from dockyard.fs.magic import sniff_compression
 from dockyard.oci import ContainerConfig, History, ImageConfig, ImageReference, media
 from dockyard.store import Layer, Store, StoredImage
 
 from .load import uncompressed_size
-from .tarstream import CHUNK, PeekableStream, decompressed
+from .tarstream import CHUNK
 
 
 def rfc3339_nano(ns: int) -> str:
@@ -63,16 +64,17 @@ def _verify_tar(stream: BinaryIO, what: str) -> tuple[Digest, int]:
 
 def _layer_from_stream(store: Store, source: BinaryIO, what: str) -> Layer:
     peekable = PeekableStream(source)
-    compression = sniff_compression(peekable.peek(8))
-    stream = cast(BinaryIO, peekable)
-    if compression in ("xz", "bzip2"):
-        stream, compression = decompressed(stream, compression), ""
-    media_type = media.layer_media_type(media.OCI_MANIFEST, compression)
-    with store.ingest() as writer:
-        writer.copy_from(stream)
-        descriptor = writer.commit(media_type)
-    with store.open_blob(descriptor.digest) as blob:
-        diff_id, size = _verify_tar(decompressed(blob, compression), what)
+    compression = compression_of_stream(peekable)
+    with contextlib.ExitStack() as stack:
+        stream = cast(BinaryIO, peekable)
+        if compression in ("xz", "bzip2"):  # layers are stored plain, gzip or zstd
+            stream, compression = stack.enter_context(decompressed(stream)), ""
+        media_type = media.layer_media_type(media.OCI_MANIFEST, compression)
+        with store.ingest() as writer:
+            writer.copy_from(stream)
+            descriptor = writer.commit(media_type)
+    with store.open_blob(descriptor.digest) as blob, decompressed(blob) as tar:
+        diff_id, size = _verify_tar(tar, what)
     layer = Layer(descriptor, diff_id, size)
     store.record_layer(layer)
     return layer

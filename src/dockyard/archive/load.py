@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from dockyard.compression import sniff_compression
 from dockyard.digest import Digest
 from dockyard.errors import ArchiveError, DockyardError, StoreError
-from dockyard.fs.magic import sniff_compression
 from dockyard.oci import Descriptor, ImageConfig, ImageReference, Index, Manifest, media
 from dockyard.store import Layer, Store, StoredImage
 from dockyard.store.blobs import open_uncompressed

@@ -1,85 +1,23 @@
 """Streaming tar for archives: a writer that copies blobs with ``sendfile`` and a reader
-that accepts plain, gzip'd (isal), zstd or xz/bzip2 input, seekable or not."""
+that accepts plain, gzip, zstd, xz or bzip2 input (``dockyard.compression``), seekable
+or not."""
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import io
-import lzma
 import os
 import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO
 
+from dockyard.compression import MAGIC_SIZE, decompressed, sniff_compression
 from dockyard.errors import ArchiveError
-from dockyard.fs.magic import sniff_compression
 
 CHUNK = 1 << 20
 _BLOCK = tarfile.BLOCKSIZE
-
-
-class PeekableStream(io.RawIOBase):
-    """A read-only stream whose first bytes can be looked at before reading."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__()
-        self._raw = raw
-        self._head = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def peek(self, size: int) -> bytes:
-        while len(self._head) < size:
-            chunk = self._raw.read(size - len(self._head))
-            if not chunk:
-                break
-            self._head += chunk
-        return self._head[:size]
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._head:
-            count = min(len(view), len(self._head))
-            view[:count] = self._head[:count]
-            self._head = self._head[count:]
-            return count
-        data = self._raw.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            data, self._head = self._head + self._raw.read(), b""
-            return data
-        if self._head:
-            data, self._head = self._head[:size], self._head[size:]
-            if len(data) < size:
-                data += self._raw.read(size - len(data))
-            return data
-        return self._raw.read(size)
-
-
-def decompressed(stream: BinaryIO, compression: str) -> BinaryIO:
-    if compression == "gzip":
-        from isal import igzip
-
-        return cast(BinaryIO, igzip.IGzipFile(fileobj=stream, mode="rb"))  # type: ignore[no-untyped-call]
-    if compression == "zstd":
-        try:
-            import zstandard
-        except ImportError:
-            raise ArchiveError("zstd input needs the 'zstandard' package") from None
-        return cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(stream))
-    if compression == "xz":
-        return cast(BinaryIO, lzma.LZMAFile(stream))
-    if compression == "bzip2":
-        return cast(BinaryIO, bz2.BZ2File(stream))
-    return stream
 
 
 @dataclass(frozen=True)
@@ -103,7 +41,7 @@ def open_tar(source: Path | BinaryIO, what: str) -> Iterator[ArchiveTar]:
                 raw: BinaryIO = stack.enter_context(open(source, "rb"))
             except OSError as error:
                 raise ArchiveError(f"cannot open {source}: {error.strerror}") from None
-            head = raw.read(8)
+            head = raw.read(MAGIC_SIZE)
             raw.seek(0)
             if not sniff_compression(head):
                 try:
@@ -114,8 +52,7 @@ def open_tar(source: Path | BinaryIO, what: str) -> Iterator[ArchiveTar]:
                 return
         else:
             raw = source
-        peekable = PeekableStream(raw)
-        stream = decompressed(cast(BinaryIO, peekable), sniff_compression(peekable.peek(8)))
+        stream = stack.enter_context(decompressed(raw))
         try:
             tar = stack.enter_context(tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK))
             yield ArchiveTar(tar, None)

@@ -4,7 +4,8 @@ The public API (documented in each module):
 
 - :func:`write_layer` — a directory tree or an overlay upper dir as a layer blob.
 - :func:`write_diff` — the layer between two full trees (copying fallback).
-- :func:`compress_tar`, :func:`open_layer` — existing tar streams in and out of blobs.
+- :func:`compress_tar` — an existing tar stream into a layer blob (read blobs back with
+  ``dockyard.compression.decompressed``).
 - :func:`unpack_layer` — a layer blob into a root (flatten or overlay lowerdir).
 - :func:`resolve_in_root` — join a path inside a root, symlinks resolved in the root.
 - :func:`mount_overlay`, :func:`unmount`, :func:`overlay` — overlayfs mounts.
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
         Compression,
         LayerBlob,
         compress_tar,
-        open_layer,
     )
     from dockyard.fs.diff import write_diff
     from dockyard.fs.layer import LayerKind, write_layer
@@ -38,7 +38,6 @@ _HOME = {
     "Compression": "compress",
     "LayerBlob": "compress",
     "compress_tar": "compress",
-    "open_layer": "compress",
     "write_diff": "diff",
     "LayerKind": "layer",
     "write_layer": "layer",
@@ -73,7 +72,6 @@ __all__ = [
     "UnpackResult",
     "compress_tar",
     "mount_overlay",
-    "open_layer",
     "overlay",
     "overlay_supported",
     "resolve_in_root",

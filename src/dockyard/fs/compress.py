@@ -1,4 +1,6 @@
-"""Layer blob streams: compression with diff_id + digest in one pass, and detection.
+"""Layer blob streams: compression with diff_id + digest in one pass.
+
+Reading blobs back (any compression, by content) is ``dockyard.compression.decompressed``.
 
 gzip is ISA-L deflate run like pigz: the tar stream is cut into fixed 1 MiB blocks,
 each compressed on a thread pool with the previous block's last 32 KiB as its
@@ -12,7 +14,6 @@ small COPY) is compressed on the calling thread: starting threads would cost mor
 from __future__ import annotations
 
 import hashlib
-import io
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from isal import isal_zlib
 
 from dockyard.digest import Digest
 from dockyard.errors import DockyardError
-from dockyard.fs.magic import sniff_compression
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -351,39 +351,3 @@ def compress_tar(
         sink.abort()
         raise
     return sink.close()
-
-
-def open_layer(stream: BinaryIO) -> BinaryIO:
-    """An uncompressed view of a layer blob: gzip, zstd or plain tar, by magic bytes."""
-    buffered = io.BufferedReader(_Borrowed(stream), CHUNK)
-    compression = sniff_compression(buffered.peek(4)[:4])
-    if compression == "gzip":
-        from isal import igzip_threaded
-
-        return igzip_threaded.open(  # type: ignore[no-any-return,no-untyped-call]
-            buffered, "rb", threads=1, block_size=CHUNK
-        )
-    if compression == "zstd":
-        decompressor = _zstandard().ZstdDecompressor()
-        reader = decompressor.stream_reader(buffered, read_size=CHUNK, read_across_frames=True)
-        return io.BufferedReader(reader, CHUNK)
-    return buffered
-
-
-class _Borrowed(io.RawIOBase):
-    """A raw view of a stream that the caller keeps: closing it leaves the stream open."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        super().__init__()
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        reader = getattr(self._stream, "readinto", None)
-        if reader is not None:
-            return int(reader(buffer))
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from dockyard.compression import decompressed
 from dockyard.digest import Digest
 from dockyard.errors import UnpackError
-from dockyard.fs.compress import CHUNK, open_layer
+from dockyard.fs.compress import CHUNK
 from dockyard.fs.layer import OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX
 from dockyard.fs.safepath import relative_in_root
 from dockyard.fs.tarformat import (
@@ -124,7 +125,7 @@ def unpack_layer(stream: BinaryIO, root: Path | str, *, mode: UnpackMode = "appl
         # A lowerdir's root is the container's "/" unless a layer says otherwise;
         # the store's temporary directories are 0700.
         os.chmod(root_text, 0o755)
-    layer = open_layer(stream)
+    layer = decompressed(stream)
     hashing = _HashingReader(layer)
     try:
         reader = TarReader(hashing)  # type: ignore[arg-type]

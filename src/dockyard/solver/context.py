@@ -72,7 +72,7 @@ def _scan(root: Path, dockerfile_path: Path | None) -> SourceTree:
 
 def is_tar_stream(head: bytes) -> bool:
     """Does a stream starting with ``head`` (>= 512 bytes if plain) hold a tar context?"""
-    from dockyard.fs.magic import sniff_compression
+    from dockyard.compression import sniff_compression
     from dockyard.solver.fileops.archive import _valid_tar_header
 
     if sniff_compression(head) in ("gzip", "bzip2", "xz"):
@@ -86,7 +86,9 @@ def extract_context_tar(stream: IO[bytes], directory: Path) -> None:
     Paths that climb out are refused, symlinks are kept as they are (they only ever
     resolve inside the context), hard links must point inside.
     """
+    from dockyard.compression import decompressed
     from dockyard.solver.fileops.archive import extract_tar
 
     directory.mkdir(parents=True, exist_ok=True)
-    extract_tar(stream, str(directory), None, name="the build context", compressed=True)
+    with decompressed(stream) as plain:  # type: ignore[arg-type]
+        extract_tar(plain, str(directory), None, name="the build context")

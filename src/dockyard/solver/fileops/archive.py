@@ -11,19 +11,16 @@ files get no special meaning: ADD is not a layer.
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
-import lzma
 import os
 import posixpath
 import stat
 import tarfile
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, BinaryIO
 
+from dockyard.compression import PeekableStream, compression_of_stream, decompressed
 from dockyard.errors import BuildError
-from dockyard.fs.magic import sniff_compression
 from dockyard.fs.safepath import resolve_in_root
 from dockyard.solver.fileops.plan import CopyAction
 from dockyard.solver.fileops.users import Owner
@@ -35,23 +32,15 @@ if TYPE_CHECKING:
 
 @contextlib.contextmanager
 def open_decompressed(path: str) -> Iterator[BinaryIO | None]:
-    """The decompressed content of ``path`` (None for a compression we cannot read)."""
+    """The decompressed content of ``path``; None for zstd, which ADD does not unpack
+    (Docker 20.10's archive package, which BuildKit's ADD uses, knows no zstd)."""
     with open(path, "rb") as raw:
-        kind = sniff_compression(raw.read(6))
-        raw.seek(0)
-        if kind == "gzip":
-            with gzip.GzipFile(fileobj=raw) as stream:
-                yield cast(BinaryIO, stream)
-        elif kind == "bzip2":
-            with bz2.BZ2File(raw) as stream:
-                yield cast(BinaryIO, stream)
-        elif kind == "xz":
-            with lzma.LZMAFile(raw) as stream:
-                yield cast(BinaryIO, stream)
-        elif kind == "zstd":
+        peekable = PeekableStream(raw)
+        if compression_of_stream(peekable) == "zstd":
             yield None
-        else:
-            yield raw
+            return
+        with decompressed(peekable) as stream:
+            yield stream
 
 
 def _valid_tar_header(block: bytes) -> bool:
@@ -77,7 +66,7 @@ def is_archive(path: str) -> bool:
             if stream is None:
                 return False
             return _valid_tar_header(stream.read(512))
-    except (OSError, EOFError, lzma.LZMAError, ValueError):
+    except (OSError, EOFError, ValueError):
         return False
 
 
@@ -114,21 +103,16 @@ def _clean_member_name(name: str, archive: str) -> str:
     return cleaned
 
 
-def extract_tar(
-    stream: IO[bytes], dest: str, owner: Owner | None, *, name: str, compressed: bool = False
-) -> None:
-    """Extract a tar stream into directory ``dest`` (see the module docstring).
-
-    ``compressed``: the stream may still be gzip/bzip2/xz (detected by tarfile).
-    """
+def extract_tar(stream: IO[bytes], dest: str, owner: Owner | None, *, name: str) -> None:
+    """Extract a plain tar stream into directory ``dest`` (see the module docstring)."""
     directories: list[tuple[str, int]] = []
     try:
-        with tarfile.open(fileobj=stream, mode="r|*" if compressed else "r|") as archive:
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
                 entry = _extract_member(archive, member, dest, owner, name)
                 if entry is not None:
                     directories.append(entry)
-    except (tarfile.TarError, EOFError, lzma.LZMAError, OSError) as error:
+    except (tarfile.TarError, EOFError, OSError) as error:
         raise BuildError(f"cannot extract archive {name}: {error}") from error
     for path, mtime in reversed(directories):
         os.utime(path, (mtime, mtime), follow_symlinks=False)
