@@ -102,14 +102,30 @@ def _blob_exists(root: str, digest: str) -> bool:
     return os.path.exists(os.path.join(root, "blobs", algorithm, hexdigest))
 
 
+# Records read by this process, by path, with the (inode, size, mtime) they were read
+# at: the no-op check and the rebuild that follows it parse a record once.
+_loaded: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
 def load(root: str, key: str) -> dict[str, Any] | None:
-    """The record of an earlier build of the same request, if there is one."""
+    """The record of an earlier build of the same request, if there is one (read-only)."""
+    path = _record_path(root, key)
     try:
-        with open(_record_path(root, key), "rb") as source:
-            record: dict[str, Any] = json.load(source)
-    except (OSError, ValueError):
+        st = os.stat(path)
+    except OSError:
         return None
-    return record if record.get("key") == key else None
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == stamp:
+        record = cached[1]
+    else:
+        try:
+            with open(path, "rb") as source:
+                record = json.load(source)
+        except (OSError, ValueError):
+            return None
+        _loaded[path] = (stamp, record)
+    return record if isinstance(record, dict) and record.get("key") == key else None
 
 
 def store_unchanged(root: str, record: Mapping[str, Any]) -> bool:

@@ -41,7 +41,9 @@ def _mounts_below(path: Path) -> list[str]:
     try:
         with open("/proc/self/mountinfo") as info:
             for line in info:
-                mount_point = line.split()[4].encode().decode("unicode_escape")
+                mount_point = line.split()[4]
+                if "\\" in mount_point:  # octal escapes of spaces and the like
+                    mount_point = mount_point.encode().decode("unicode_escape")
                 if mount_point == prefix or mount_point.startswith(prefix + "/"):
                     found.append(mount_point)
     except OSError:

@@ -391,7 +391,8 @@ class Store:
             for reference in references:
                 entries = refs.set_name(entries, manifest, reference)
             refs.write_index(self.index_path, entries)
-        return self._load(manifest.digest, self._names_of(manifest.digest))
+        names_now = [e.name for e in entries if e.digest == manifest.digest and e.name]
+        return self._load(manifest.digest, names_now)
 
     @staticmethod
     def _parse_name(name: str | ImageReference, manifest_digest: Digest) -> ImageReference:
