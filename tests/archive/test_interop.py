@@ -174,6 +174,39 @@ def test_skopeo_and_umoci_read_the_store(
         assert store.check().clean
 
 
+def test_load_of_a_skopeo_copy_whose_plain_layers_are_labelled_gzip(
+    root: Path, busybox_image: str, busybox_dir: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "saved.tar"
+    dockyard("save", "-o", str(saved), busybox_image, root=root)
+    layout = tmp_path / "layout"
+    copied = tmp_path / "copied.tar"
+    for source, destination, options in (
+        (f"docker-archive:{saved}", f"dir:{layout}", ["--dest-decompress"]),
+        (f"dir:{layout}", f"oci-archive:{copied}:dyst/relabelled:1", ["--preserve-digests"]),
+    ):
+        subprocess.run(["skopeo", "copy", "-q", *options, source, destination],
+                       capture_output=True, check=True)  # fmt: skip
+    # What skopeo made: the uncompressed tars (digest = diff_id) under a gzip media type.
+    with Store.open(root) as store:
+        diff_ids = store.image(busybox_image).diff_ids
+    layers = json.loads((layout / "manifest.json").read_text())["layers"]
+    assert [(layer["mediaType"], Digest(layer["digest"])) for layer in layers] == [
+        (media.DOCKER_LAYER_GZIP, diff_id) for diff_id in diff_ids
+    ]
+    other = tmp_path / "other"
+    dockyard("load", "-i", str(copied), root=other)
+    dockyard("system", "check", root=other)
+    with Store.open(other) as store:
+        [image] = store.images()
+        assert image.layers[0].descriptor.media_type.endswith("gzip")
+        validate_image(store, image)
+        flat = tmp_path / "flat"
+        flat.mkdir()
+        flatten(store, image.diff_ids, flat)
+        assert tree_of_dir(flat) == tree_of_dir(busybox_dir)
+
+
 def test_inspect_matches_docker_for_a_loaded_image(
     root: Path, tmp_path: Path, docker_names: list[str]
 ) -> None:

@@ -12,11 +12,11 @@ import pytest
 
 from dockyard.digest import Digest
 from dockyard.errors import CorruptBlobError, ImageNotFoundError, StoreError
-from dockyard.oci import ImageConfig, media
+from dockyard.oci import History, ImageConfig, media
 from dockyard.store import Store, validate_image
 from dockyard.store.blobs import CHUNK
 
-from .helpers import add_layer, make_image, tar_unpacker
+from .helpers import add_layer, layer_tar, make_image, tar_unpacker
 
 
 def test_open_creates_an_oci_layout(tmp_path: Path) -> None:
@@ -278,3 +278,20 @@ def test_df_counts_images_and_reclaimable(store: Store) -> None:
     usage = store.df()
     assert usage.images == 1 and usage.images_size == image.size
     assert usage.blobs == 5 and usage.reclaimable_blobs_size > 0
+
+
+def test_layers_are_read_by_content_not_by_media_type(store: Store) -> None:
+    # What skopeo makes of an uncompressed layer: the plain tar under a +gzip label.
+    tar = layer_tar({"etc/": None, "etc/motd": b"plain under a gzip label\n"})
+    with store.layer_writer(media.OCI_LAYER_GZIP) as writer:
+        writer.stream.write(tar)
+        layer = writer.commit(Digest.of_bytes(tar))
+    image = store.commit_image(ImageConfig(history=(History(created_by="x"),)), [layer], ["mis"])
+    assert image.manifest.layers[0].media_type == media.OCI_LAYER_GZIP
+    validate_image(store, image)
+    assert store.check().clean
+    assert store.blob_compression(layer.digest) == ""
+    with store.open_layer(layer) as stream:
+        assert stream.read() == tar
+    unpacked = store.ensure_unpacked(layer.diff_id, tar_unpacker)
+    assert (unpacked / "etc" / "motd").read_bytes() == b"plain under a gzip label\n"

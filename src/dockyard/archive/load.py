@@ -23,7 +23,6 @@ from dockyard.digest import Digest
 from dockyard.errors import ArchiveError, DockyardError, StoreError
 from dockyard.oci import Descriptor, ImageConfig, ImageReference, Index, Manifest, media
 from dockyard.store import Layer, Store, StoredImage
-from dockyard.store.blobs import open_uncompressed
 from dockyard.store.validate import DiffIdCache, layer_diff_id
 
 from .tarstream import CHUNK, ArchiveTar, open_tar
@@ -137,7 +136,7 @@ class _Loader:
                 f"layer {name} has diff_id {actual}, the image config says {diff_id}",
                 "the archive is corrupt",
             )
-        size = descriptor.size if not media.compression_of(media_type) else None
+        size = descriptor.size if not member.compression else None  # by content
         return Layer(descriptor, diff_id, size)
 
     def commit(
@@ -280,11 +279,10 @@ def uncompressed_size(store: Store, layer: Layer) -> int:
     """The tar size of a layer, decompressing it once when it was never recorded."""
     if layer.uncompressed_size is not None:
         return layer.uncompressed_size
-    if not media.compression_of(layer.descriptor.media_type):
+    if not store.blob_compression(layer.digest):
         return layer.descriptor.size
     total = 0
-    with store.open_blob(layer.digest) as blob:
-        stream = open_uncompressed(blob, layer.descriptor.media_type)
+    with store.open_layer(layer) as stream:
         while chunk := stream.read(CHUNK):
             total += len(chunk)
     store.record_layer(Layer(layer.descriptor, layer.diff_id, total))

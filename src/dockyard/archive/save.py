@@ -85,7 +85,7 @@ def _write_docker(store: Store, items: Sequence[SaveItem], tar: TarWriter) -> No
             if layer.diff_id in sizes:
                 layers.append(Descriptor(media.OCI_LAYER, layer.diff_id, sizes[layer.diff_id]))
                 continue
-            if not media.compression_of(layer.descriptor.media_type):
+            if not store.blob_compression(layer.digest):  # by content, not media type
                 tar.add_file(name, store.blob_path(layer.digest))
                 size = layer.descriptor.size
             else:

@@ -20,7 +20,7 @@ from typing import BinaryIO, cast
 
 from dockyard.digest import Digest
 from dockyard.errors import CorruptBlobError, StoreError
-from dockyard.oci import Descriptor, media
+from dockyard.oci import Descriptor
 from dockyard.store.files import fsync_dir, start_writeback, temp_name
 
 CHUNK = 1 << 20
@@ -314,21 +314,3 @@ class BlobStore:
                 path.unlink(missing_ok=True)
             removed += 1
         return removed
-
-
-def open_uncompressed(stream: BinaryIO, media_type: str) -> BinaryIO:
-    """Wrap a layer blob stream so that reads give the uncompressed tar."""
-    compression = media.compression_of(media_type)
-    if compression == "gzip":
-        from isal import igzip
-
-        return cast(BinaryIO, igzip.IGzipFile(fileobj=stream, mode="rb"))  # type: ignore[no-untyped-call]
-    if compression == "zstd":
-        try:
-            import zstandard
-        except ImportError:
-            raise StoreError(
-                "zstd layers need the 'zstandard' Python package", "pip install zstandard"
-            ) from None
-        return cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(stream))
-    return stream

@@ -18,11 +18,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
+from dockyard.compression import MAGIC_SIZE, decompressed, sniff_compression
 from dockyard.digest import Digest
 from dockyard.errors import ImageNotFoundError, StoreError
 from dockyard.oci import Descriptor, ImageConfig, ImageReference, Manifest, media
 from dockyard.store import refs
-from dockyard.store.blobs import BlobStore, BlobWriter, open_uncompressed
+from dockyard.store.blobs import BlobStore, BlobWriter
 from dockyard.store.files import FileLock, atomic_write, default_root
 from dockyard.store.image import StoredImage
 from dockyard.store.layers import DiffIdRecords, Layer, LayerUnpacker, UnpackedLayers
@@ -154,6 +155,15 @@ class Store:
     def read_blob(self, digest: Digest) -> bytes:
         return self.blobs.read(digest)
 
+    def blob_compression(self, digest: Digest) -> str:
+        """How a blob is compressed, read from its first bytes ("" for none).
+
+        A layer's media type is a label, not a fact: skopeo copies uncompressed layers
+        labelled ``+gzip``, and Docker reads the bytes. So does every reader here.
+        """
+        with self.open_blob(digest) as blob:
+            return sniff_compression(blob.read(MAGIC_SIZE))
+
     def write_blob(self, data: bytes, media_type: str) -> Descriptor:
         self.hold()
         return self.blobs.write(data, media_type)
@@ -190,14 +200,10 @@ class Store:
 
     @contextlib.contextmanager
     def open_layer(self, layer: Layer | Descriptor) -> Iterator[BinaryIO]:
-        """The uncompressed tar stream of a layer blob."""
+        """The uncompressed tar stream of a layer blob (compression by content)."""
         descriptor = layer.descriptor if isinstance(layer, Layer) else layer
-        with self.open_blob(descriptor.digest) as blob:
-            stream = open_uncompressed(blob, descriptor.media_type)
-            try:
-                yield stream
-            finally:
-                stream.close()
+        with self.open_blob(descriptor.digest) as blob, decompressed(blob) as stream:
+            yield stream
 
     @property
     def layers_dir(self) -> Path:
@@ -248,9 +254,8 @@ class Store:
         layers = []
         for descriptor, diff_id in zip(manifest.layers, diff_ids, strict=True):
             known = self.diff_ids.lookup(diff_id)
+            # Unknown until measured (the media type may not tell: it is only a label).
             size = next((k.uncompressed_size for k in known if k.uncompressed_size), None)
-            if size is None and not media.compression_of(descriptor.media_type):
-                size = descriptor.size
             layers.append(Layer(descriptor, diff_id, size))
         return StoredImage(
             digest,

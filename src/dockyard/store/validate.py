@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from dockyard.compression import decompressed
 from dockyard.digest import Digest
 from dockyard.errors import StoreError
 from dockyard.oci import Descriptor, ImageConfig, media
-from dockyard.store.blobs import CHUNK, open_uncompressed
+from dockyard.store.blobs import CHUNK
 from dockyard.store.image import StoredImage
 
 if TYPE_CHECKING:
@@ -48,18 +49,19 @@ def blob_matches(store: Store, descriptor: Descriptor, cache: DiffIdCache) -> st
 
 
 def layer_diff_id(store: Store, descriptor: Descriptor, cache: DiffIdCache) -> Digest:
+    """The digest of a layer's tar: its compression is read from the blob, never from the
+    media type (an uncompressed blob labelled ``+gzip`` is a valid layer, as for Docker)."""
     if descriptor.digest not in cache.diff_ids:
-        if not media.compression_of(descriptor.media_type):
+        if not store.blob_compression(descriptor.digest):
             cache.diff_ids[descriptor.digest] = descriptor.digest
         else:
-            with store.blobs.open(descriptor.digest) as blob:
-                stream = open_uncompressed(blob, descriptor.media_type)
-                try:
+            try:
+                with store.blobs.open(descriptor.digest) as blob, decompressed(blob) as stream:
                     cache.diff_ids[descriptor.digest] = _hash_stream(stream)
-                except (OSError, EOFError) as error:
-                    raise StoreError(
-                        f"layer {descriptor.digest} cannot be decompressed: {error}"
-                    ) from None
+            except (OSError, EOFError) as error:
+                raise StoreError(
+                    f"layer {descriptor.digest} cannot be decompressed: {error}"
+                ) from None
     return cache.diff_ids[descriptor.digest]
 
 
