@@ -137,7 +137,6 @@ class LayerSink:
         self._dictionary = b""
         self._crc = 0
         self._in_flight: deque[_InFlight] = deque()
-        self._free: list[bytearray] = []
         self._hasher: ThreadPoolExecutor | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._deflaters: ThreadPoolExecutor | None = None
@@ -223,8 +222,7 @@ class LayerSink:
             self._out.write(block)
 
     def _next_chunk(self) -> bytearray:
-        if self._free:
-            return self._free.pop()
+        """A new chunk until _IN_FLIGHT are out; then the oldest, once its jobs are done."""
         if len(self._in_flight) < _IN_FLIGHT:
             return bytearray(CHUNK)
         chunk, hashed, written = self._in_flight.popleft()
