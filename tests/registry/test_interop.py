@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dockyard
+from dockyard.archive.layers import flatten
 from dockyard.digest import Digest
 from dockyard.store import Store
 from dockyard.store.validate import validate_image
@@ -66,9 +67,8 @@ def _unique_tarball(path: Path, text: str) -> Path:
     return path
 
 
-def test_pull_of_what_skopeo_pushed_from_a_docker_archive(tmp_path: Path, repo: str) -> None:
-    # A layer no registry has seen: skopeo then uploads it instead of reusing a blob.
-    tarball = _unique_tarball(tmp_path / "layer.tar", f"hello from {repo}\n")
+def _docker_archive(tmp_path: Path, tarball: Path) -> Path:
+    """``docker save`` of ``docker import`` of a one-layer tarball."""
     source = f"dockyard-test/skopeo-source:{tmp_path.name.lower()}"[:120]
     _run("/usr/bin/docker", "import", str(tarball), source)
     archive = tmp_path / "image.tar"
@@ -76,6 +76,13 @@ def test_pull_of_what_skopeo_pushed_from_a_docker_archive(tmp_path: Path, repo: 
         _run("/usr/bin/docker", "save", "-o", str(archive), source)
     finally:
         subprocess.run(["/usr/bin/docker", "rmi", "-f", source], capture_output=True)
+    return archive
+
+
+def test_pull_of_what_skopeo_pushed_from_a_docker_archive(tmp_path: Path, repo: str) -> None:
+    # A layer no registry has seen: skopeo then uploads it instead of reusing a blob.
+    tarball = _unique_tarball(tmp_path / "layer.tar", f"hello from {repo}\n")
+    archive = _docker_archive(tmp_path, tarball)
     name = f"{repo}:skopeo"
     _run(
         "skopeo", "copy", "-q", "--dest-tls-verify=false",
@@ -88,3 +95,35 @@ def test_pull_of_what_skopeo_pushed_from_a_docker_archive(tmp_path: Path, repo: 
         validate_image(store, image)
         assert image.diff_ids == (Digest.of_stream(layer)[0],)
         assert image.manifest.media_type == "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def test_pull_of_uncompressed_layers_that_skopeo_pushed_labelled_gzip(
+    tmp_path: Path, repo: str
+) -> None:
+    tarball = _unique_tarball(tmp_path / "layer.tar", f"plain, labelled gzip, {repo}\n")
+    archive = _docker_archive(tmp_path, tarball)
+    layout, name = tmp_path / "layout", f"{repo}:relabelled"
+    _run("skopeo", "copy", "-q", "--dest-decompress", f"docker-archive:{archive}", f"dir:{layout}")
+    _run(
+        "skopeo", "copy", "-q", "--preserve-digests", "--dest-tls-verify=false",
+        f"dir:{layout}", f"docker://{name}",
+    )  # fmt: skip
+    manifest = json.loads(
+        _run("skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{name}")
+    )
+    diff_id = Digest.of_bytes(tarball.read_bytes())
+    [layer] = manifest["layers"]  # the plain tar (its digest is the diff_id), called gzip
+    assert (layer["mediaType"], layer["digest"]) == (
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        str(diff_id),
+    )
+    root = tmp_path / "pulled"
+    dockyard("pull", name, root=root)
+    dockyard("system", "check", root=root)
+    with Store.open(root) as store:
+        image = store.image(name)
+        validate_image(store, image)
+        flat = tmp_path / "flat"
+        flat.mkdir()
+        flatten(store, image.diff_ids, flat)
+    assert (flat / "hello.txt").read_text() == f"plain, labelled gzip, {repo}\n"

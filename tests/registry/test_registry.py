@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
 from fake_registry import FakeRegistry, digest_of, serve
 
 from conftest import dockyard
+from dockyard.archive.layers import flatten
 from dockyard.digest import Digest
 from dockyard.errors import RegistryError
 from dockyard.oci import media
@@ -58,13 +62,19 @@ def test_unknown_repository_is_not_found(registry: str, tmp_path: Path) -> None:
         pull(store, f"{registry}/dockyard-test/never-pushed-{tmp_path.name}:latest")
 
 
-def _image_served_with(layer_served: bytes) -> FakeRegistry:
-    layer = b"real layer bytes"
+def _image_served_with(
+    layer_served: bytes,
+    layer: bytes = b"real layer bytes",
+    media_type: str = media.OCI_LAYER,
+    diff_id: str | None = None,
+) -> FakeRegistry:
+    """One image whose manifest lists ``layer`` (as ``media_type``); the registry serves
+    ``layer_served`` for it; the config's diff_id is ``diff_id`` or the layer's digest."""
     config = json.dumps(
         {
             "architecture": "amd64",
             "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [digest_of(layer)]},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id or digest_of(layer)]},
         }
     ).encode()
     manifest = json.dumps(
@@ -76,9 +86,7 @@ def _image_served_with(layer_served: bytes) -> FakeRegistry:
                 "digest": digest_of(config),
                 "size": len(config),
             },
-            "layers": [
-                {"mediaType": media.OCI_LAYER, "digest": digest_of(layer), "size": len(layer)}
-            ],
+            "layers": [{"mediaType": media_type, "digest": digest_of(layer), "size": len(layer)}],
         }
     ).encode()
     return FakeRegistry(
@@ -160,3 +168,38 @@ def test_manifest_not_matching_the_requested_digest_is_refused(tmp_path: Path) -
         with pytest.raises(RegistryError, match="expected " + wrong):
             pull(store, f"{fake.address}/test/image@{wrong}")
         assert store.images() == []
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def test_pulled_layers_are_indexed_so_they_unpack_whatever_their_label(tmp_path: Path) -> None:
+    # An uncompressed layer labelled gzip, as `skopeo copy --preserve-digests` pushes one.
+    tar = _tar({"hello.txt": b"pulled\n"})
+    served = _image_served_with(tar, tar, media.OCI_LAYER_GZIP)
+    with serve(served) as fake, Store.open(tmp_path / "s") as store:
+        image = pull(store, f"{fake.address}/test/image:latest")
+        validate_image(store, image)
+        assert store.layer_for_diff_id(image.diff_ids[0]) == image.layers[0]
+        flat = tmp_path / "flat"
+        flat.mkdir()
+        flatten(store, image.diff_ids, flat)
+        assert (flat / "hello.txt").read_bytes() == b"pulled\n"
+
+
+def test_a_layer_that_is_not_its_diff_id_is_refused(tmp_path: Path) -> None:
+    blob = gzip.compress(_tar({"a": b"what the layer holds"}), mtime=0)
+    claimed = digest_of(_tar({"a": b"what the config says"}))
+    served = _image_served_with(blob, blob, media.OCI_LAYER_GZIP, diff_id=claimed)
+    with serve(served) as fake, Store.open(tmp_path) as store:
+        with pytest.raises(RegistryError, match=f"the image config says {claimed}"):
+            pull(store, f"{fake.address}/test/image:latest")
+        assert store.images() == []
+        assert store.layer_for_diff_id(Digest(claimed)) is None

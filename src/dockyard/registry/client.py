@@ -13,7 +13,7 @@ from dockyard.oci import Descriptor, ImageReference, Index, Manifest, media
 
 if TYPE_CHECKING:
     from dockyard.registry.transport import Transport
-    from dockyard.store import Store, StoredImage
+    from dockyard.store import Layer, Store, StoredImage
 
 Progress = Callable[[str], None]
 
@@ -94,6 +94,38 @@ def _fetch_blob(
             ) from None
 
 
+def _verified_layers(store: Store, manifest: Manifest) -> list[Layer]:
+    """The manifest's layers not yet indexed by diff_id, each checked against the config.
+
+    As Docker does on pull, every new blob is decompressed (by content, whatever its
+    media type says) and its digest compared with the config's diff_id: the store's
+    diff_id index, which unpacking and builds look layers up in, only holds facts.
+    """
+    from dockyard.oci import ImageConfig
+    from dockyard.store import Layer
+    from dockyard.store.validate import DiffIdCache, layer_diff_id
+
+    config = ImageConfig.from_json(store.read_blob(manifest.config.digest))
+    diff_ids = config.rootfs.diff_ids
+    if len(diff_ids) != len(manifest.layers):
+        raise RegistryError(
+            f"the image has {len(manifest.layers)} layers but {len(diff_ids)} diff_ids"
+        )
+    cache = DiffIdCache()
+    layers = []
+    for descriptor, diff_id in zip(manifest.layers, diff_ids, strict=True):
+        if any(known.digest == descriptor.digest for known in store.diff_ids.lookup(diff_id)):
+            continue  # pulled or loaded before
+        actual = layer_diff_id(store, descriptor, cache)
+        if actual != diff_id:
+            raise RegistryError(
+                f"layer {descriptor.digest} has diff_id {actual}, the image config says {diff_id}",
+                "the image in the registry is corrupt",
+            )
+        layers.append(Layer(descriptor, diff_id))
+    return layers
+
+
 def pull(
     store: Store,
     name: str,
@@ -120,9 +152,12 @@ def pull(
         _fetch_blob(store, transport, repository, descriptor, scope)
         if descriptor is not manifest.config:
             progress(f"{descriptor.digest.short}: Pull complete")
+    layers = _verified_layers(store, manifest)
     stored = store.write_blob(body, media_type)
     names = [] if reference.digest and reference.digest != stored.digest else [reference]
     image = store.add_manifest(stored, names)
+    for layer in layers:
+        store.record_layer(layer)
     progress(f"Digest: {stored.digest}")
     progress(f"Status: Downloaded newer image for {reference.familiar()}")
     return image
