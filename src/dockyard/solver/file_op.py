@@ -8,6 +8,7 @@ merged overlay of the parent snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -78,36 +79,46 @@ def copy_directly(
     lowers: Sequence[Path],
     inputs: Sequence[Result],
 ) -> CachedLayer | None:
-    """A COPY from the context written straight into its layer, or None: use an overlay.
+    """A COPY written straight into its layer, or None: use an overlay.
 
     The copy runs against a :class:`VirtualTarget` over a read-only mount of the
-    parent; the layer tar then reads the data from the context files themselves.
+    parent; the layer tar then reads the data from the sources themselves (the
+    context's files, or a read-only mount of the ``--from`` stage or image).
     """
-    if not isinstance(op.action, CopyAction) or not isinstance(inputs[1], ContextDir):
+    if not isinstance(op.action, CopyAction):
         return None
+    source = inputs[1]
     from dockyard.solver.fileops.virtual import NotDirect, VirtualTarget
 
-    with solver.lock:
-        plan = solver.copy_plans.pop(vertex.digest, None)
-    if plan is None:
-        plan = _prepare(solver, vertex, None)
-    if any(action.unpack or action.url for action in plan.actions):
-        _keep(solver, vertex, plan)
-        return None
-    with mounted(solver.area, lowers, writable=False) as (root, _):
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, ContextDir):
+            with solver.lock:
+                plan = solver.copy_plans.pop(vertex.digest, None)
+            if plan is None:
+                plan = _prepare(solver, vertex, None)
+        else:
+            source_mount = mounted(solver.area, solver.lowerdirs(source), writable=False)
+            source_root, _ = stack.enter_context(source_mount)
+            plan = _prepare(solver, vertex, source_root)
+        if any(action.unpack or action.url for action in plan.actions):
+            _keep(solver, vertex, plan, source)
+            return None
+        root, _ = stack.enter_context(mounted(solver.area, lowers, writable=False))
         target = VirtualTarget(str(root), time.time_ns())
         try:
             _apply(plan, root, target)
             entries = target.entries()
         except NotDirect:
-            _keep(solver, vertex, plan)
+            _keep(solver, vertex, plan, source)
             return None
         return solver.commit_entries(entries)
 
 
-def _keep(solver: VertexSolver, vertex: Vertex, plan: CopyPlan) -> None:
-    with solver.lock:
-        solver.copy_plans[vertex.digest] = plan
+def _keep(solver: VertexSolver, vertex: Vertex, plan: CopyPlan, source: Result) -> None:
+    """Leave a context plan for :func:`run_file` (a ``--from`` plan is made again there)."""
+    if isinstance(source, ContextDir):
+        with solver.lock:
+            solver.copy_plans[vertex.digest] = plan
 
 
 def run_file(
