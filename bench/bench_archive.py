@@ -98,14 +98,18 @@ def main() -> int:
         sh(f"{DOCKER} save -o {docker_tar} {IMAGE}")()
         sh(f"DOCKYARD_ROOT={plain_store} {dockyard_cli} load -q -i {docker_tar}")()
         sh(f"DOCKYARD_ROOT={plain_store} {dockyard_cli} save -o {ours_tar} {IMAGE}")()
+        sh(f"DOCKYARD_ROOT={load_store} {dockyard_cli} images -q >/dev/null")()  # the store
         print(f"archive: {docker_tar.stat().st_size / 1e6:.0f} MB (uncompressed layer)")
 
         def remove_out() -> None:
             out.unlink(missing_ok=True)
 
         def remove_image() -> None:
+            """The image leaves both stores; the stores stay (dockerd's root is not
+            created afresh for each docker load either)."""
             subprocess.run([DOCKER, "rmi", "-f", IMAGE], capture_output=True, check=False)
-            shutil.rmtree(load_store, ignore_errors=True)
+            ours = f"DOCKYARD_ROOT={load_store} {dockyard_cli}"
+            sh(f"{ours} rmi {IMAGE} >/dev/null 2>&1; {ours} system prune -a -f >/dev/null")()
 
         def nothing() -> None:
             pass

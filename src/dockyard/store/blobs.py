@@ -25,7 +25,7 @@ from dockyard.store.files import fsync_dir, start_writeback, temp_name
 
 CHUNK = 1 << 20
 _BUFFERS = 4  # measured: 2 leave the hash thread idle at times, more than 4 gain nothing
-_WRITEBACK = 8 << 20
+_WRITEBACK = 2 << 20  # measured on 437 MB: fsync 147 ms without, 3 ms at 8 MiB, 1.7 at 2
 
 
 class _HashingThread:
