@@ -79,6 +79,7 @@ class BlobWriter(io.RawIOBase):
         self._expected = expected
         self._hasher = hashlib.sha256()
         self.size = 0
+        self._synced_size = -1
         self.path = blobs.ingest_dir / temp_name("")
         try:
             self._file = open(self.path, "xb", buffering=CHUNK)  # noqa: SIM115
@@ -136,7 +137,8 @@ class BlobWriter(io.RawIOBase):
         cost more in page faults than the copy itself) cycle from here to the hashing
         thread and back; hashlib and file I/O release the GIL. The bytes hashed are
         the bytes written. Every ``_WRITEBACK`` bytes the kernel is asked to start
-        writing to disk, so the fsync before the rename finds little left to do.
+        writing to disk, so the fsync (here, while the last chunks are being hashed;
+        ``commit`` checks the digest before the rename) finds little left to do.
         """
         self._file.flush()
         fd = self._file.fileno()
@@ -163,6 +165,8 @@ class BlobWriter(io.RawIOBase):
                 if self.size - written_back >= _WRITEBACK:
                     start_writeback(fd, written_back, self.size - written_back)
                     written_back = self.size
+            os.fsync(fd)  # while the last chunks are hashed: commit's fsync is then free
+            self._synced_size = self.size
         finally:
             hashing.finish()
 
@@ -182,7 +186,8 @@ class BlobWriter(io.RawIOBase):
                 "the source is corrupt or was truncated",
             )
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._synced_size != self.size:
+            os.fsync(self._file.fileno())
         self._file.close()
         target = self._blobs.path(digest)
         os.replace(self.path, target)
