@@ -313,8 +313,9 @@ def _open_for_reading(name: str, dir_fd: int | None) -> int:
     if _noatime:
         try:
             return os.open(name, _OPEN_FLAGS | os.O_NOATIME, dir_fd=dir_fd)
-        except PermissionError:  # O_NOATIME needs ownership or CAP_FOWNER
-            pass
+        except PermissionError as error:  # O_NOATIME needs ownership or CAP_FOWNER
+            if error.errno == errno.EPERM:  # (EACCES: the file is unreadable anyway)
+                _noatime = False
     return os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
 
 
