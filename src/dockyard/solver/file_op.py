@@ -48,12 +48,12 @@ def _spec(action: CopyAction) -> CopySpec:
 
 def _prepare(solver: VertexSolver, vertex: Vertex, root: Path | None) -> CopyPlan:
     """The copy plan of a vertex; from the context when ``root`` is None."""
-    from dockyard.solver.fileops.plan import prepare_copy
+    from dockyard.solver.fileops.plan import is_url, prepare_copy
     from dockyard.solver.fileops.tree import SourceTree
 
     assert isinstance(vertex.op, FileOp) and isinstance(vertex.op.action, CopyAction)
     spec = _spec(vertex.op.action)
-    fetch_dir = solver.area.new_dir("fetch")
+    fetch_dir = solver.area.new_dir("fetch") if any(map(is_url, spec.sources)) else None
     if root is None:
         tree, hasher = solver.context_tree()
         return prepare_copy(spec, tree, hasher=hasher, fetch_dir=fetch_dir)

@@ -156,6 +156,7 @@ def mounted(
     finally:
         if lowers:
             force_unmount(str(merged))
-        for mount_point in _mounts_below(merged):
-            force_unmount(mount_point)
+        if writable:  # a container may have left mounts below; nothing mounts on a read-only view
+            for mount_point in _mounts_below(merged):
+                force_unmount(mount_point)
         shutil.rmtree(base / "work", ignore_errors=True)

@@ -22,19 +22,20 @@ import os
 import posixpath
 import stat
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.errors import BuildError
-from dockyard.solver.fileops.chmod import ModeChange
 from dockyard.solver.fileops.plan import CopyAction, CopyPlan, pattern_matcher
 from dockyard.solver.fileops.tree import SourceTree, join
 from dockyard.solver.fileops.users import Owner, resolve_chown
 from dockyard.solver.fileops.writes import DiskTarget, Job
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from dockyard.solver.fileops.chmod import ModeChange
     from dockyard.solver.fileops.virtual import VirtualTarget
 
     CopyTarget = DiskTarget | VirtualTarget
@@ -159,7 +160,12 @@ class _Copier:
             raise BuildError(f'"/{action.source}": not found')
         target = self._prepare_target(source_st, action.source, target, action.dir_contents)
         parallel = COPY_WORKERS > 1 and self.fs.parallel_writes
-        self.pool = ThreadPoolExecutor(COPY_WORKERS) if parallel else None
+        if parallel:  # only a copy onto disk writes in parallel (and needs the import)
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(COPY_WORKERS)
+        else:
+            self.pool = None
         try:
             self._copy(tree, source, "", target, overwrite=False, fresh=False)
             self._finish()

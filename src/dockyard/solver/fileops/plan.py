@@ -18,9 +18,9 @@ import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import BuildError
-from dockyard.solver.fileops.chmod import ModeChange, parse_chmod
 from dockyard.solver.fileops.contenthash import ContentHasher
 from dockyard.solver.fileops.tree import SourceTree, clean_relative, join
 from dockyard.solver.fileops.wildcard import (
@@ -30,6 +30,9 @@ from dockyard.solver.fileops.wildcard import (
     pattern_depth,
     split_wildcards,
 )
+
+if TYPE_CHECKING:
+    from dockyard.solver.fileops.chmod import ModeChange
 
 Matcher = Callable[[str], bool]
 
@@ -173,7 +176,11 @@ def prepare_copy(
     """
     if hasher is None or hasher.tree is not tree:
         hasher = ContentHasher(tree)
-    mode = parse_chmod(spec.chmod) if spec.chmod else None
+    mode = None
+    if spec.chmod:
+        from dockyard.solver.fileops.chmod import parse_chmod
+
+        mode = parse_chmod(spec.chmod)
     _validate(spec)
     dest_path = destination_path(spec.dest, spec.workdir)
     actions: list[CopyAction] = []
