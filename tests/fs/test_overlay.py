@@ -172,3 +172,36 @@ def test_redirect_entries_in_an_upper_are_refused(tmp_path: Path) -> None:
     with pytest.raises(LayerError, match="redirect or metacopy"):
         write_layer(upper, io.BytesIO(), kind="overlay-upper")
     assert write_layer(upper, io.BytesIO(), kind="tree").size > 0  # a tree is just a tree
+
+
+@pytest.mark.parametrize("long_stack", [False, True])
+def test_build_snapshots_are_volatile_overlays(tmp_path: Path, long_stack: bool) -> None:
+    """A build step's overlay never syncs (unmounting would sync the whole disk)."""
+    from dockyard.solver.workarea import WorkArea, mounted
+
+    name = "l" * 60 if long_stack else "l"
+    lowers = []
+    for index in range(80 if long_stack else 2):
+        layer = tmp_path / f"{index:03d}-{name}"
+        layer.mkdir()
+        lowers.append(layer)
+    area = WorkArea(tmp_path / "area")
+    with mounted(area, lowers) as (merged, _upper):
+        assert _volatile(_super_options(merged))
+    with mounted(area, lowers, writable=False) as (merged, _):
+        assert not _volatile(_super_options(merged))
+    area.close()
+
+
+def _volatile(options: str) -> bool:
+    """Older kernels list ``volatile``; newer ones ``fsync=volatile``."""
+    return bool({"volatile", "fsync=volatile"} & set(options.split(",")))
+
+
+def _super_options(mount_point: Path) -> str:
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            fields = line.split()
+            if fields[4] == str(mount_point):
+                return fields[-1]
+    raise AssertionError(f"{mount_point} is not mounted")

@@ -25,6 +25,7 @@ MS_REMOUNT = 0x20
 MNT_DETACH = 0x2
 PAGE_LIMIT = 4096
 _UPPER_OPTIONS = "redirect_dir=off,metacopy=off"
+_VOLATILE = ",volatile"
 
 # The process already links libc: dlopen(NULL) finds mount/umount2 without
 # ctypes.util.find_library, which forks ldconfig (milliseconds on every build).
@@ -99,12 +100,18 @@ def mount_overlay(
     *,
     upper: Path | str | None = None,
     work: Path | str | None = None,
+    volatile: bool = False,
 ) -> None:
     """Mount ``lowers`` (base layer first) with an optional writable ``upper`` on ``target``.
 
     ``work`` is required with ``upper``: an empty directory on the upper's filesystem.
     One lower and no upper is a read-only bind mount; no lowers and an upper is a
     writable bind mount of the upper (a snapshot of ``scratch``).
+
+    ``volatile``: the overlay never syncs. Unmounting an overlay otherwise syncs the
+    whole filesystem of its upper dir (every dirty page of every process on that disk:
+    tenths of seconds on a busy machine, for each step). A build step's upper dir is
+    read into a layer blob, which the store syncs itself; its work dir is never reused.
     """
     target_text = os.path.abspath(target)
     lower_texts = [_check_path(os.path.abspath(lower)) for lower in lowers]
@@ -120,21 +127,24 @@ def mount_overlay(
     if len(lower_texts) == 1 and upper_text is None:
         _bind(lower_texts[0], target_text, readonly=True)
         return
-    options = _options(lower_texts, upper_text, work_text)
+    extra = _VOLATILE if volatile and upper_text is not None else ""
+    options = _options(lower_texts, upper_text, work_text) + extra
     if len(options) < PAGE_LIMIT:
         error = _mount_call("overlay", target_text, "overlay", 0, options)
     else:
-        error = _mount_relative(lower_texts, target_text, upper_text, work_text)
+        error = _mount_relative(lower_texts, target_text, upper_text, work_text, extra)
     if error:
         _raise_mount(error, target_text, f"an overlay of {len(lower_texts)} layers")
 
 
-def _mount_relative(lowers: list[str], target: str, upper: str | None, work: str | None) -> int:
+def _mount_relative(
+    lowers: list[str], target: str, upper: str | None, work: str | None, extra: str = ""
+) -> int:
     common = os.path.commonpath(lowers)
     if common in lowers:
         common = os.path.dirname(common)
     relative = [os.path.relpath(lower, common) for lower in lowers]
-    options = _options(relative, upper, work)
+    options = _options(relative, upper, work) + extra
     if len(options) >= PAGE_LIMIT:
         raise MountError(
             f"cannot mount an overlay of {len(lowers)} layers on {target}: "

@@ -148,7 +148,7 @@ def mounted(
             empty = base / "empty"
             empty.mkdir()
             lowers = [empty]
-        mount_overlay(lowers, merged, upper=upper, work=work)
+        mount_overlay(lowers, merged, upper=upper, work=work, volatile=True)
     elif lowers:
         mount_overlay(lowers, merged)
     try:
