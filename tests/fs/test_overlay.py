@@ -179,11 +179,12 @@ def test_build_snapshots_are_volatile_overlays(tmp_path: Path, long_stack: bool)
     """A build step's overlay never syncs (unmounting would sync the whole disk)."""
     from dockyard.solver.workarea import WorkArea, mounted
 
-    name = "l" * 60 if long_stack else "l"
+    # A long stack overflows a page of options: it is mounted with relative paths.
+    layers_dir = tmp_path / ("layers-" + "l" * 60 if long_stack else "layers")
     lowers = []
     for index in range(80 if long_stack else 2):
-        layer = tmp_path / f"{index:03d}-{name}"
-        layer.mkdir()
+        layer = layers_dir / f"{index:03d}"
+        layer.mkdir(parents=True)
         lowers.append(layer)
     area = WorkArea(tmp_path / "area")
     with mounted(area, lowers) as (merged, _upper):
