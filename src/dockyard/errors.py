@@ -29,7 +29,7 @@ these at the boundary where they happen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class DockyardError(Exception):
@@ -52,9 +52,12 @@ class UsageError(DockyardError):
     exit_code = 2
 
 
-@dataclass(frozen=True)
-class SourceLocation:
-    """Where in a Dockerfile something is: 1-based, inclusive line range."""
+class SourceLocation(NamedTuple):
+    """Where in a Dockerfile something is: 1-based, inclusive line range.
+
+    (A NamedTuple: every command imports this module, and a dataclass would pull in
+    ``dataclasses`` and ``inspect`` even for a no-op build.)
+    """
 
     filename: str
     start_line: int
