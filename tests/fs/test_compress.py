@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import random
 import struct
+import subprocess
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,14 @@ from isal import isal_zlib
 from dockyard.compression import decompressed
 from dockyard.digest import Digest
 from dockyard.fs import compress_tar
-from dockyard.fs.compress import CHUNK, GZIP_LEVEL, DigestingOutput, LayerSink
+from dockyard.fs.compress import (
+    CHUNK,
+    GZIP_LEVEL,
+    SAMPLE,
+    STORE_BELOW,
+    DigestingOutput,
+    LayerSink,
+)
 from dockyard.store import Store
 
 # More chunks than the sink keeps in flight, so that chunks are recycled.
@@ -39,12 +49,26 @@ def _stream(size: int) -> bytes:
     return b"".join(parts)[:size]
 
 
+def _reference_stored(block: bytes) -> bool:
+    """The stored-block rule of the module docstring, spelled out."""
+    samples = [block[q * len(block) // 4 :][:SAMPLE] for q in range(4)]
+    sampled = sum(len(sample) for sample in samples)
+    deflated = sum(len(isal_zlib.compress(sample, GZIP_LEVEL, wbits=-15)) for sample in samples)
+    return sampled - deflated < sampled / STORE_BELOW
+
+
 def _reference_gzip(data: bytes) -> bytes:
     """The format of the module docstring, spelled out one block at a time."""
     out = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"]
     previous = b""
     for start in range(0, len(data), CHUNK):
         block = data[start : start + CHUNK]
+        if _reference_stored(block):
+            for offset in range(0, len(block), 65535):
+                piece = block[offset : offset + 65535]
+                out.append(b"\x00" + struct.pack("<HH", len(piece), 0xFFFF - len(piece)) + piece)
+            previous = block
+            continue
         if previous:
             compressor = isal_zlib.compressobj(
                 GZIP_LEVEL, isal_zlib.DEFLATED, -15, 9, isal_zlib.Z_DEFAULT_STRATEGY,
@@ -218,3 +242,99 @@ def test_the_stores_layer_writer_is_trusted_and_agrees(tmp_path: Path) -> None:
         layer = writer.commit(blob.diff_id)
         assert layer.digest == blob.digest == Digest.of_bytes(_reference_gzip(data))
         assert layer.descriptor.size == blob.size
+
+
+def _stored_size(length: int) -> int:
+    """A gzip member of ``length`` bytes stored in one block: header, stored blocks, end."""
+    return 10 + length + 5 * -(-length // 65535) + 2 + 8
+
+
+def test_incompressible_blocks_are_stored_and_the_member_stays_valid(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    text = b"".join(b"line %d of some text\n" % number for number in range(60_000))
+    blocks = [rng.randbytes(CHUNK), text[:CHUNK], rng.randbytes(CHUNK), rng.randbytes(CHUNK)]
+    data = b"".join(blocks) + text[CHUNK : 2 * CHUNK] + rng.randbytes(CHUNK // 3)
+    assert [_reference_stored(block) for block in blocks] == [True, False, True, True]
+    out = io.BytesIO()
+    sink = LayerSink(out, "gzip")
+    _feed(sink, data, seed=5)
+    blob = sink.close()
+    member = out.getvalue()
+    assert member == _reference_gzip(data)
+    assert blob.digest == Digest.of_bytes(member)
+    assert gzip.decompress(member) == data
+    reader = zlib.decompressobj(31)
+    assert reader.decompress(member) == data and reader.eof and not reader.unused_data
+    path = tmp_path / "blob.gz"
+    path.write_bytes(member)
+    subprocess.run(["gzip", "-t", str(path)], check=True)
+    assert subprocess.run(["zcat", str(path)], capture_output=True, check=True).stdout == data
+
+
+def test_a_random_block_costs_only_the_stored_headers() -> None:
+    data = random.Random(2).randbytes(CHUNK + 1)  # a full block, then a one-byte block
+    out = io.BytesIO()
+    sink = LayerSink(out, "gzip")
+    sink.write(data)
+    sink.close()
+    assert len(out.getvalue()) == _stored_size(CHUNK) + 5 + 1
+    assert gzip.decompress(out.getvalue()) == data
+
+
+def _zero_prefixed(zeros: int) -> bytes:
+    block = bytearray(random.Random(1).randbytes(CHUNK))
+    block[:zeros] = bytes(zeros)
+    return bytes(block)
+
+
+def _sample_sizes(block: bytes) -> tuple[int, int]:
+    samples = [block[q * len(block) // 4 :][:SAMPLE] for q in range(4)]
+    deflated = sum(len(isal_zlib.compress(sample, GZIP_LEVEL, wbits=-15)) for sample in samples)
+    return sum(map(len, samples)), deflated
+
+
+def test_a_block_exactly_at_the_threshold_is_deflated() -> None:
+    """Saving exactly 1/STORE_BELOW deflates; one byte less saving stores."""
+    low, high = 0, SAMPLE  # zeros at the start of the first sample: ~1 byte saved each
+    while low < high:  # the fewest zeros that save at least 1/STORE_BELOW
+        middle = (low + high) // 2
+        sampled, deflated = _sample_sizes(_zero_prefixed(middle))
+        if (sampled - deflated) * STORE_BELOW >= sampled:
+            high = middle
+        else:
+            low = middle + 1
+    sampled, deflated = _sample_sizes(_zero_prefixed(low))
+    if (sampled - deflated) * STORE_BELOW != sampled:
+        pytest.skip("this ISA-L version saves more than one byte per zero here")
+    for zeros, stored in ((low, False), (low - 1, True)):
+        data = _zero_prefixed(zeros)
+        out = io.BytesIO()
+        sink = LayerSink(out, "gzip")
+        sink.write(data)
+        sink.close()
+        assert out.getvalue() == _reference_gzip(data)
+        assert (len(out.getvalue()) == _stored_size(CHUNK)) is stored
+        assert gzip.decompress(out.getvalue()) == data
+
+
+def test_tar_reads_a_layer_of_stored_and_deflated_blocks(tmp_path: Path) -> None:
+    import tarfile
+
+    rng = random.Random(3)
+    contents = {f"f{index}": rng.randbytes(CHUNK // 2) for index in range(5)}
+    contents["text"] = b"some text\n" * 300_000
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, body in contents.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    path = tmp_path / "layer.tar.gz"
+    with path.open("wb") as out:
+        compress_tar(io.BytesIO(plain.getvalue()), out)
+    listed = subprocess.run(["tar", "tzf", str(path)], capture_output=True, check=True, text=True)
+    assert listed.stdout.split() == list(contents)
+    with tarfile.open(path, "r:gz") as tar:
+        for name, body in contents.items():
+            member = tar.extractfile(name)
+            assert member is not None and member.read() == body

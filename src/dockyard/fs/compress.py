@@ -9,6 +9,15 @@ one gzip member (header without name or time, like Go's). The output depends onl
 on the input and the level, never on the number of threads, so two writes of the
 same tree give the same digest on any machine. A layer of one block (the usual
 small COPY) is compressed on the calling thread: starting threads would cost more.
+
+A block that deflate would not shrink (already compressed or random data) is not
+deflated but *stored*: deflate's stored blocks (a 0x00 header byte -- we are byte
+aligned after the previous sync flush --, LEN and NLEN, then up to 65,535 bytes as
+they are). The rule, part of the output format like CHUNK: four samples of the block
+(SAMPLE bytes each, or what is left, starting at 0, 1/4, 1/2 and 3/4 of its length)
+are deflated one by one at GZIP_LEVEL without a dictionary; when together they shrink
+by less than 1/STORE_BELOW of their size, the block is stored. The samples cost a
+sixteenth of deflating the block; the stream stays one gzip member any reader takes.
 """
 
 from __future__ import annotations
@@ -42,7 +51,10 @@ MEDIA_TYPES: dict[str, str] = {
 CHUNK = 1 << 20  # the gzip block size: part of the output format, never change it
 GZIP_LEVEL = 2  # ISA-L's default trade-off between speed and ratio
 ZSTD_LEVEL = 3
+SAMPLE = 16 << 10  # the stored-block rule (module docstring): part of the output format
+STORE_BELOW = 32
 _WINDOW = 1 << 15
+_STORED_MAX = 0xFFFF  # the most bytes one stored block holds
 _IN_FLIGHT = 12  # chunks being hashed, compressed or written at once
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
@@ -87,8 +99,17 @@ class _HashingWriter:
         return length
 
 
-def _deflate_block(block: memoryview, dictionary: bytes, level: int) -> tuple[bytes, bytes, int]:
-    """One block of the gzip member: (deflated data, its sync-flush tail, crc32 of ``block``)."""
+def _deflate_block(
+    block: memoryview, dictionary: bytes, level: int
+) -> tuple[list[bytes | memoryview], int]:
+    """One block of the gzip member: (its pieces, in order; crc32 of ``block``).
+
+    A block that would not shrink is stored (module docstring); its pieces are then
+    views of ``block`` between the stored blocks' headers.
+    """
+    crc = isal_zlib.crc32(block)
+    if _incompressible(block, level):
+        return _stored(block), crc
     if dictionary:
         compressor = isal_zlib.compressobj(
             level, isal_zlib.DEFLATED, -15, 9, isal_zlib.Z_DEFAULT_STRATEGY, dictionary
@@ -96,7 +117,30 @@ def _deflate_block(block: memoryview, dictionary: bytes, level: int) -> tuple[by
     else:
         compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
     data = compressor.compress(block)
-    return data, compressor.flush(isal_zlib.Z_SYNC_FLUSH), isal_zlib.crc32(block)
+    return [data, compressor.flush(isal_zlib.Z_SYNC_FLUSH)], crc
+
+
+def _incompressible(block: memoryview, level: int) -> bool:
+    """The stored-block rule: four samples deflated alone shrink by less than 1/STORE_BELOW."""
+    length = len(block)
+    sampled = deflated = 0
+    for quarter in range(4):
+        start = quarter * length // 4
+        sample = block[start : start + SAMPLE]
+        sampled += len(sample)
+        deflated += len(isal_zlib.compress(sample, level, wbits=-15))
+    return deflated * STORE_BELOW > sampled * (STORE_BELOW - 1)
+
+
+def _stored(block: memoryview) -> list[bytes | memoryview]:
+    """``block`` as deflate stored blocks (not final), starting on a byte boundary."""
+    pieces: list[bytes | memoryview] = []
+    for start in range(0, len(block), _STORED_MAX):
+        piece = block[start : start + _STORED_MAX]
+        size = len(piece)
+        pieces.append(struct.pack("<BHH", 0, size, size ^ 0xFFFF))
+        pieces.append(piece)
+    return pieces
 
 
 # A chunk handed to the workers, with the two jobs that read it: once both are
@@ -212,10 +256,9 @@ class LayerSink:
         self._total += self._fill
         self._diff.update(block)
         if self.compression == "gzip":
-            data, tail, crc = _deflate_block(block, b"", GZIP_LEVEL)
-            self._crc = crc
-            self._out.write(data)
-            self._out.write(tail)
+            pieces, self._crc = _deflate_block(block, b"", GZIP_LEVEL)
+            for piece in pieces:
+                self._out.write(piece)
         elif self._zstd is not None:
             self._zstd.write(block)
         else:
@@ -230,12 +273,14 @@ class LayerSink:
         written.result()
         return chunk
 
-    def _write_deflated(self, deflated: Future[tuple[bytes, bytes, int]], length: int) -> None:
+    def _write_deflated(
+        self, deflated: Future[tuple[list[bytes | memoryview], int]], length: int
+    ) -> None:
         """On the writer thread, in stream order: one block of the gzip member."""
-        data, tail, crc = deflated.result()
+        pieces, crc = deflated.result()
         self._crc = isal_zlib.crc32_combine(self._crc, crc, length)
-        self._out.write(data)
-        self._out.write(tail)
+        for piece in pieces:
+            self._out.write(piece)
 
     def close(self) -> LayerBlob:
         try:
