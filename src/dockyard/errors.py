@@ -9,7 +9,7 @@ these at the boundary where they happen.
     DockyardError
     ├── UsageError               bad command-line usage (exit code 2)
     ├── DockerfileError          a Dockerfile that cannot be parsed or planned;
-    │   │                        carries a SourceLocation (file, start and end line)
+    │   │                        carries a SourceLocation (location.py)
     │   └── WordExpansionError   a word whose $VAR / ${VAR...} expansion fails
     ├── IgnoreFileError          a .dockerignore pattern that is invalid
     ├── BuildError               a build step failed (RUN exit code, COPY source missing)
@@ -29,7 +29,9 @@ these at the boundary where they happen.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+TYPE_CHECKING = False  # typing costs ~6 ms to import; every command imports this module
+if TYPE_CHECKING:
+    from dockyard.location import SourceLocation
 
 
 class DockyardError(Exception):
@@ -50,21 +52,6 @@ class UsageError(DockyardError):
     """The command line itself is wrong."""
 
     exit_code = 2
-
-
-class SourceLocation(NamedTuple):
-    """Where in a Dockerfile something is: 1-based, inclusive line range.
-
-    (A NamedTuple: every command imports this module, and a dataclass would pull in
-    ``dataclasses`` and ``inspect`` even for a no-op build.)
-    """
-
-    filename: str
-    start_line: int
-    end_line: int
-
-    def __str__(self) -> str:
-        return f"{self.filename}:{self.start_line}"
 
 
 class DockerfileError(DockyardError):

@@ -387,7 +387,7 @@ def test_chmod_apply(spec: str, start: int, is_dir: bool, mode: int) -> None:
 
 def test_onbuild_triggers_of_a_base_image() -> None:
     from dockyard.dockerfile.semantics import parse_onbuild_triggers
-    from dockyard.errors import SourceLocation
+    from dockyard.location import SourceLocation
 
     at = SourceLocation("Dockerfile", 1, 1)
     run, copy = parse_onbuild_triggers(["RUN make", "COPY --chown=1:1 . /src"], at)

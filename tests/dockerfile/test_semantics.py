@@ -13,7 +13,8 @@ from dockyard.dockerfile.semantics import (
     parse_signal,
     run_command_line,
 )
-from dockyard.errors import DockerfileError, SourceLocation
+from dockyard.errors import DockerfileError
+from dockyard.location import SourceLocation
 
 AT = SourceLocation("Dockerfile", 1, 1)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from dockyard.dockerfile.shell import ShellLexer
-from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
+from dockyard.errors import DockerfileError, WordExpansionError
+from dockyard.location import SourceLocation
 
 ERROR = object()
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from dockyard.cli.quickbuild import (
+    dockerfile_location,
+    key_values,
+    progress_mode,
+    source_date_epoch,
+)
 
 
 def configure(parser: argparse.ArgumentParser, command: str) -> None:
@@ -36,19 +42,10 @@ def _usage(message: str, hint: str | None = None) -> Exception:
 
 
 def _key_values(items: list[str], what: str, *, env_fallback: bool = False) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in items:
-        key, has_value, value = item.partition("=")
-        if not key:
-            raise _usage(f"invalid {what}: {item!r}", f"use {what} KEY=VALUE")
-        if not has_value:
-            if not env_fallback:
-                raise _usage(f"invalid {what}: {item!r}", f"use {what} KEY=VALUE")
-            if key not in os.environ:
-                continue
-            value = os.environ[key]
-        values[key] = value
-    return values
+    try:
+        return key_values(items, env_fallback=env_fallback)
+    except ValueError as error:
+        raise _usage(f"invalid {what}: {error}", f"use {what} KEY=VALUE") from None
 
 
 def _secrets(items: list[str]) -> dict[str, Path]:
@@ -94,16 +91,10 @@ def _read_stdin_context(work: Path) -> tuple[bytes | None, Path]:
 def _dockerfile(args: argparse.Namespace, context: Path | None) -> tuple[bytes, Path | None, str]:
     if args.file == "-":
         return sys.stdin.buffer.read(), None, "Dockerfile"
-    if args.file:
-        path = Path(args.file)
-        if not path.is_absolute() and context is not None and not path.exists():
-            path = context / args.file
-    else:
-        if context is None:
-            raise _usage("no Dockerfile", "pass -f FILE")
-        path = context / "Dockerfile"
-        if not path.exists() and (context / "Containerfile").exists():
-            path = context / "Containerfile"
+    located = dockerfile_location(args.file, str(context) if context is not None else None)
+    if located is None:
+        raise _usage("no Dockerfile", "pass -f FILE")
+    path = Path(located)
     try:
         return path.read_bytes(), path.resolve(), path.name
     except OSError as error:
@@ -114,12 +105,10 @@ def _dockerfile(args: argparse.Namespace, context: Path | None) -> tuple[bytes, 
 
 
 def _source_date_epoch(build_args: dict[str, str]) -> int | None:
-    value = build_args.get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
-    if not value:
-        return None
-    if not value.isdigit():
-        raise _usage(f"invalid SOURCE_DATE_EPOCH {value!r}", "use seconds since 1970")
-    return int(value)
+    try:
+        return source_date_epoch(build_args)
+    except ValueError as error:
+        raise _usage(f"invalid SOURCE_DATE_EPOCH {error}", "use seconds since 1970") from None
 
 
 def _save(refs: list[str], dest: Path, kind: str) -> None:
@@ -138,9 +127,7 @@ def run(args: argparse.Namespace) -> int:
     build_args = _key_values(args.build_arg, "--build-arg", env_fallback=True)
     labels = _key_values(args.label, "--label")
     output = _output(args.output)
-    mode = "quiet" if args.quiet or args.progress == "quiet" else args.progress
-    if mode == "auto":
-        mode = "tty" if sys.stderr.isatty() and os.environ.get("TERM") != "dumb" else "plain"
+    mode = progress_mode(args.progress, args.quiet)
     stdin_dockerfile: bytes | None = None
     temp_context: Any = None
     if args.context == "-":

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from dockyard.dockerfile.mounts import Mount
 from dockyard.dockerfile.nodes import Heredoc
-from dockyard.errors import SourceLocation
+from dockyard.location import SourceLocation
 
 
 @dataclass(frozen=True, kw_only=True)

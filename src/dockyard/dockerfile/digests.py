@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from dockyard.errors import DockerfileError, SourceLocation
+from dockyard.errors import DockerfileError
+from dockyard.location import SourceLocation
 
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}

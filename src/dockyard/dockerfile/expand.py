@@ -34,7 +34,8 @@ from dockyard.dockerfile.commands import (
 )
 from dockyard.dockerfile.digests import check_digest
 from dockyard.dockerfile.mounts import parse_mount
-from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
+from dockyard.errors import DockerfileError, WordExpansionError
+from dockyard.location import SourceLocation
 
 if TYPE_CHECKING:
     from dockyard.dockerfile.stages import Scope

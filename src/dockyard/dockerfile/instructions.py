@@ -42,7 +42,8 @@ from dockyard.dockerfile.heredoc import parse_heredoc_word
 from dockyard.dockerfile.line_parsers import KEYWORDS
 from dockyard.dockerfile.mounts import Mount, parse_mount
 from dockyard.dockerfile.nodes import Heredoc, Node
-from dockyard.errors import DockerfileError, SourceLocation
+from dockyard.errors import DockerfileError
+from dockyard.location import SourceLocation
 
 __all__ = [
     "Add",

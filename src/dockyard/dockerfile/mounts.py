@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dockyard.errors import DockerfileError, SourceLocation
+from dockyard.errors import DockerfileError
+from dockyard.location import SourceLocation
 
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
 SHARING_MODES = ("shared", "private", "locked")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dockyard.errors import SourceLocation
+from dockyard.location import SourceLocation
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from dockyard.dockerfile.gotext import go_trim_left_space, go_trim_space
 from dockyard.dockerfile.heredoc import heredocs_from_line
 from dockyard.dockerfile.line_parsers import ARGUMENT_PARSERS, LineError, split_command
 from dockyard.dockerfile.nodes import Heredoc, Node, ParsedDockerfile, ParseWarning, new_node
-from dockyard.errors import DockerfileError, SourceLocation
+from dockyard.errors import DockerfileError
+from dockyard.location import SourceLocation
 
 MAX_LINE_BYTES = 65535
 # Last characters of a line that may continue it: the escape token and trailing blanks.

@@ -16,7 +16,8 @@ from dockyard.dockerfile.commands import From, Instruction, Maintainer, Onbuild,
 from dockyard.dockerfile.heredoc import parse_heredoc_word
 from dockyard.dockerfile.instructions import parse_instruction
 from dockyard.dockerfile.parser import parse
-from dockyard.errors import DockerfileError, SourceLocation
+from dockyard.errors import DockerfileError
+from dockyard.location import SourceLocation
 
 SCRIPT_DIR = "/dev/pipes"
 

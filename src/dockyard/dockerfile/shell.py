@@ -23,7 +23,8 @@ from dockyard.dockerfile._shellpattern import (
     trim_prefix,
     trim_suffix,
 )
-from dockyard.errors import SourceLocation, WordExpansionError
+from dockyard.errors import WordExpansionError
+from dockyard.location import SourceLocation
 
 __all__ = ["Expansion", "ShellLexer"]
 

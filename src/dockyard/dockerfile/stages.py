@@ -36,7 +36,8 @@ from dockyard.dockerfile.instructions import (
 from dockyard.dockerfile.nodes import ParsedDockerfile, ParseWarning
 from dockyard.dockerfile.parser import gc_paused, parse
 from dockyard.dockerfile.shell import ShellLexer
-from dockyard.errors import DockerfileError, SourceLocation, WordExpansionError
+from dockyard.errors import DockerfileError, WordExpansionError
+from dockyard.location import SourceLocation
 
 PLATFORM_ARGS = (
     "TARGETPLATFORM",

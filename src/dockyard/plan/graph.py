@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from dockyard.errors import SourceLocation
+from dockyard.location import SourceLocation
 from dockyard.plan.canonical import canonical_json, sha256_hex
 
 
