@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "dockyard"
 
 # Lower layers first. A module may import dockyard modules of its own layer or lower.
 LAYERS: list[set[str]] = [
-    {"errors", "digest", "compression"},
+    {"errors", "location", "digest", "compression"},
     {"oci"},
     {"store"},
     {"fs"},

@@ -6,7 +6,6 @@ import pytest
 
 from dockyard.dockerfile.commands import Add, Arg, Copy, Env, Expose, Label, Run, User, Workdir
 from dockyard.dockerfile.stages import (
-    DEFAULT_PATH,
     Dockerfile,
     Scope,
     Stage,
@@ -15,6 +14,8 @@ from dockyard.dockerfile.stages import (
     platform_args,
 )
 from dockyard.errors import DockerfileError, WordExpansionError
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # BuildKit's
 
 
 def walk(

@@ -38,6 +38,7 @@ from dockyard.dockerfile.parser import gc_paused, parse
 from dockyard.dockerfile.shell import ShellLexer
 from dockyard.errors import DockerfileError, WordExpansionError
 from dockyard.location import SourceLocation
+from dockyard.oci.config import DEFAULT_PATH
 
 PLATFORM_ARGS = (
     "TARGETPLATFORM",
@@ -63,7 +64,6 @@ PROXY_ARGS = frozenset(
         "all_proxy",
     }
 )
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _MOUNT_FROM = re.compile(r"(?:^|,)from=([^,]+)", re.IGNORECASE)
 _MACHINE_TO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 

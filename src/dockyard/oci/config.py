@@ -30,6 +30,10 @@ from dockyard.oci.canonical import (
 )
 from dockyard.oci.descriptor import Platform
 
+# The PATH an image gets when nothing sets one (BuildKit adds it to a config without PATH;
+# `docker run` and runc use it when the image has none).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 
 @dataclass(frozen=True)
 class Healthcheck:

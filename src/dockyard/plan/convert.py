@@ -16,9 +16,9 @@ from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.parser import parse
-from dockyard.dockerfile.stages import DEFAULT_PATH, Dockerfile, Scope, Stage, load_dockerfile
+from dockyard.dockerfile.stages import Dockerfile, Scope, Stage, load_dockerfile
 from dockyard.errors import DockerfileError
-from dockyard.oci.config import ContainerConfig, Healthcheck, History
+from dockyard.oci.config import DEFAULT_PATH, ContainerConfig, Healthcheck, History
 from dockyard.plan import dispatch_fs
 from dockyard.plan.config import (
     go_list,

@@ -43,7 +43,7 @@ def dispatch_run(planner: Planner, state: StageState, instr: Any, before: Scope)
         raise DockerfileError("RUN needs a command", instr.location)
     env_pairs = list(before.env.items())
     if not any(name == "PATH" for name, _ in env_pairs):
-        from dockyard.dockerfile.stages import DEFAULT_PATH
+        from dockyard.oci.config import DEFAULT_PATH
 
         env_pairs.insert(0, ("PATH", DEFAULT_PATH))
     env = tuple(f"{name}={value}" for name, value in env_pairs)

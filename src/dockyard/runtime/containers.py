@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockyard.errors import RuntimeError_, UsageError
+from dockyard.oci.config import DEFAULT_PATH
 from dockyard.runtime import overlay, volumes
 from dockyard.runtime.ports import PortMapping
 from dockyard.runtime.records import (
@@ -35,7 +36,6 @@ from dockyard.runtime.records import (
     save_state,
 )
 from dockyard.runtime.runc import owner_alive
-from dockyard.runtime.spec import DEFAULT_PATH
 from dockyard.runtime.supervisor import remove_container_files, runc_container
 
 

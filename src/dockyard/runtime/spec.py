@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+from dockyard.oci.config import DEFAULT_PATH
 
 # Docker's and containerd's default capability set.
 DEFAULT_CAPABILITIES: tuple[str, ...] = (

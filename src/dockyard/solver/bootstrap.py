@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import BuildError, UsageError
+from dockyard.oci.config import DEFAULT_PATH
 from dockyard.solver.workarea import remove_tree
 from dockyard.store import Store, StoredImage
 
-DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 EXTRA_CA_PATH = "/usr/local/share/ca-certificates/dockyard-extra.crt"
 _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.\-]+$")
 _SUITE_RE = re.compile(r"^[a-z][a-z0-9\-]*$")
@@ -276,7 +276,7 @@ def _apt_install(rootfs: Path, packages: Sequence[str], archives: Path, log_path
         _run(["mount", "--bind", str(archives), str(cache)], "mounting the package cache")
         mounted.append(cache)
         env = {
-            "PATH": DEFAULT_PATH.removeprefix("PATH="),
+            "PATH": DEFAULT_PATH,
             "LC_ALL": "C",
             "DEBIAN_FRONTEND": "noninteractive",
         }
@@ -310,7 +310,7 @@ def _install_ca(rootfs: Path, ca_data: bytes) -> None:
     if (rootfs / "usr/sbin/update-ca-certificates").exists():
         status = subprocess.run(
             ["chroot", str(rootfs), "/usr/sbin/update-ca-certificates"],
-            env={"PATH": DEFAULT_PATH.removeprefix("PATH="), "LC_ALL": "C"},
+            env={"PATH": DEFAULT_PATH, "LC_ALL": "C"},
             capture_output=True,
             check=False,
         )
@@ -356,7 +356,7 @@ def _commit(
         blob = write_layer(rootfs, sink.stream, kind="tree", compression="gzip")
         layer = sink.commit(blob.diff_id)
     layer = Layer(layer.descriptor, layer.diff_id, uncompressed_size(store, layer))
-    env = [DEFAULT_PATH]
+    env = [f"PATH={DEFAULT_PATH}"]
     if with_ca:
         env.append(f"NODE_EXTRA_CA_CERTS={EXTRA_CA_PATH}")
     created = rfc3339_nano(time.time_ns())
