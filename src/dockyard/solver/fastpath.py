@@ -127,7 +127,7 @@ def load(root: str, key: str) -> dict[str, Any] | None:
     else:
         try:
             with open(path, "rb") as source:
-                record = marshal.load(source)
+                record = marshal.loads(source.read())  # load(file) reads piece by piece: 20x slower
         except (OSError, EOFError, ValueError, TypeError):
             return None
         _loaded[path] = (stamp, record)
