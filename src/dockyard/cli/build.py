@@ -138,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         context = Path(args.context)
         if not context.is_dir():
+            what = "context must be a directory" if context.exists() else "not found"
             raise _usage(
-                f"unable to prepare context: path {args.context!r} not found",
+                f"unable to prepare context: path {args.context!r}: {what}",
                 "the last argument is the build context directory",
             )
     try:
