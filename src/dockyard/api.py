@@ -119,7 +119,8 @@ def prune(
     on_wait: Callable[[], None] | None = None,
 ) -> tuple[list[str], GcReport]:
     """Remove what killed builds left, dangling (or all unused) images, then every blob
-    and unpacked layer no name or lease reaches. ``on_wait`` is called when other
+    and unpacked layer no name or lease reaches, and the build records that named them
+    (solver/fastpath.py). ``on_wait`` is called when other
     dockyard commands hold the store and collection has to wait for them."""
     from dockyard.solver.workarea import cleanup_stale
 
@@ -132,6 +133,9 @@ def prune(
             if on_wait is not None:
                 on_wait()
             report = store.gc()
+        from dockyard.solver import fastpath
+
+        fastpath.prune(str(store.root))  # build records whose images the gc took
         return removed, report
 
 

@@ -50,3 +50,38 @@ def test_fresh_context_entries_are_recorded_to_be_checked_again(tmp_path: Path) 
     assert record is not None
     assert record["context"] == [["a.txt", fastpath.RACY]]
     assert not fastpath.context_unchanged(record, str(context))
+
+
+def test_prune_keeps_usable_records_and_deletes_the_rest(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "a.txt").write_text("a")
+    blob = "sha256:" + "4" * 64
+    (tmp_path / "blobs" / "sha256").mkdir(parents=True)
+    (tmp_path / "blobs" / "sha256" / ("4" * 64)).write_bytes(b"blob")
+    for key, blobs in (("k" * 64, [blob]), ("g" * 64, ["sha256:" + "5" * 64])):
+        fastpath.write(
+            str(tmp_path),
+            key,
+            context_dir=str(context),
+            context_entries=[],
+            extra_files=[],
+            bases={},
+            names=[],
+            tags=[],
+            manifest=blob,
+            image_id=blob,
+            blobs=blobs,
+            steps=[],
+        )
+    records = tmp_path / "buildcache" / "records"
+    (records / "old.json").write_text("{}")  # an older format
+    (records / "broken.record").write_bytes(b"\x00garbage")
+    (records / f"x.record.{os.getpid()}.tmp").write_bytes(b"")  # being written: kept
+    (records / "y.record.999999999.tmp").write_bytes(b"")  # its writer is gone
+    assert fastpath.prune(str(tmp_path)) == 4
+    assert sorted(path.name for path in records.iterdir()) == [
+        "k" * 40 + ".record",
+        f"x.record.{os.getpid()}.tmp",
+    ]
+    assert fastpath.load(str(tmp_path), "k" * 64) is not None

@@ -286,6 +286,53 @@ def write(
     return True
 
 
+def prune(root: str) -> int:
+    """Delete the records that can no longer answer: of an older format, left half-written
+    by a killed build, or naming a blob that is gone (after garbage collection). Returns
+    how many were deleted."""
+    directory = os.path.join(root, "buildcache", "records")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    deleted = 0
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.endswith(".tmp") and _writer_alive(name):
+            continue  # being written by a running build
+        record = None
+        if name.endswith(".record"):
+            try:
+                with open(path, "rb") as source:
+                    record = marshal.loads(source.read())
+            except (OSError, EOFError, ValueError, TypeError):
+                record = None
+        usable = isinstance(record, dict) and all(
+            _blob_exists(root, digest) for digest in record.get("blobs", ())
+        )
+        if not usable:
+            try:
+                os.unlink(path)
+                deleted += 1
+            except OSError:
+                pass
+    return deleted
+
+
+def _writer_alive(temporary_name: str) -> bool:
+    """Is the process that writes this temporary record (``KEY.record.PID.tmp``) alive?"""
+    pid = temporary_name.rsplit(".", 2)[-2]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # alive, owned by someone else
+    return True
+
+
 def _save(path: str, record: dict[str, Any]) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "wb") as out:
