@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -118,3 +119,12 @@ int main(int argc, char **argv) {
     }
 }
 """
+
+
+def listener_probe() -> socket.socket:
+    """A socket that binds where a server could listen: like every server (node,
+    docker-proxy), with SO_REUSEADDR, so connections of earlier requests lingering in
+    TIME_WAIT on the port do not count; only a socket still bound to it does."""
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return probe

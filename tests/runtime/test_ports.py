@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ECHO_SERVER_C, compile_static, store_image
+from .helpers import ECHO_SERVER_C, compile_static, listener_probe, store_image
 from .test_detached import wait_for
 from .test_run_cli import assert_clean, dockyard
 
@@ -104,7 +104,7 @@ def test_tcp_proxy_under_load(echo_image: str, root: Path) -> None:
     wait_for(lambda: open_fds(pid) <= baseline)
     assert dockyard("stop", "-t", "1", "echo").returncode == 0
     # The port is free again.
-    with socket.socket() as again:
+    with listener_probe() as again:
         again.bind(("127.0.0.1", port))
     assert dockyard("rm", "echo").returncode == 0
     assert_clean(root)
@@ -122,7 +122,7 @@ def test_port_published_on_all_addresses_and_freed(busybox: str, root: Path) -> 
     assert "address already in use" in in_use.stderr and "Traceback" not in in_use.stderr
     assert dockyard("stop", "-t", "1", "p").returncode == 0
     wait_for(lambda: dockyard("ps", "-aq").stdout == "")
-    with socket.socket() as again:
+    with listener_probe() as again:
         again.bind(("0.0.0.0", port))
     assert_clean(root)
 

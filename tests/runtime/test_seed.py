@@ -5,7 +5,6 @@ stopping it frees the port and leaves no mount, process or runc state behind."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -15,6 +14,7 @@ import pytest
 
 from images import DEBIAN_CHANGES, node_debian_tarball  # noqa: F401
 
+from .helpers import listener_probe
 from .test_detached import wait_for
 from .test_run_cli import assert_clean, dockyard
 
@@ -38,7 +38,7 @@ def test_seed_example_served_on_localhost(node_debian_tarball: Path, root: Path)
     assert imported.returncode == 0, imported.stderr
     built = dockyard("build", "-t", "simple-node", str(EXAMPLE))
     assert built.returncode == 0, built.stderr
-    with socket.socket() as probe:
+    with listener_probe() as probe:
         probe.bind(("127.0.0.1", 3000))  # the seed's port must be free to begin with
 
     server = subprocess.Popen(
@@ -55,7 +55,7 @@ def test_seed_example_served_on_localhost(node_debian_tarball: Path, root: Path)
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
     assert fetch("http://127.0.0.1:3000/") is None
-    with socket.socket() as again:
-        again.bind(("0.0.0.0", 3000))
+    with listener_probe() as again:
+        again.bind(("0.0.0.0", 3000))  # no listener left behind
     assert dockyard("ps", "-aq").stdout == ""
     assert_clean(root)
