@@ -11,6 +11,7 @@ from dockyard.cli.quickbuild import (
     dockerfile_location,
     key_values,
     progress_mode,
+    recorded_image,
     source_date_epoch,
 )
 
@@ -153,8 +154,18 @@ def run(args: argparse.Namespace) -> int:
             text, dockerfile_path, name = _dockerfile(args, context)
             context_dir = context.resolve()
         if context_dir is not None and not (args.pull or args.no_cache):
-            image_id = _fast_path(
-                args, text, dockerfile_path, context_dir, build_args, labels, mode
+            image_id = recorded_image(
+                dockerfile=text,
+                dockerfile_path=str(dockerfile_path) if dockerfile_path else None,
+                context_dir=str(context_dir),
+                build_args=build_args,
+                labels=labels,
+                target=args.target,
+                network=args.network,
+                tags=args.tag,
+                source_date_epoch=_source_date_epoch(build_args),
+                secrets=[item.split("id=", 1)[-1].split(",", 1)[0] for item in args.secret],
+                mode=mode,
             )
             if image_id is not None:
                 _finish(args, image_id, output)
@@ -180,37 +191,6 @@ def run(args: argparse.Namespace) -> int:
             temp_context.cleanup()
     _finish(args, result.image_id, output)
     return 0
-
-
-def _fast_path(
-    args: argparse.Namespace,
-    text: bytes,
-    dockerfile_path: Path | None,
-    context_dir: Path,
-    build_args: dict[str, str],
-    labels: dict[str, str],
-    mode: str,
-) -> str | None:
-    """An identical earlier build whose inputs did not change: its image, or None."""
-    from dockyard.solver import fastpath
-
-    key = fastpath.request_key(
-        dockerfile=text,
-        dockerfile_path=str(dockerfile_path) if dockerfile_path else None,
-        context_dir=str(context_dir),
-        build_args=build_args,
-        target=args.target,
-        labels=labels,
-        network=args.network,
-        tags=args.tag,
-        source_date_epoch=_source_date_epoch(build_args),
-        secrets=[item.split("id=", 1)[-1].split(",", 1)[0] for item in args.secret],
-    )
-    record = fastpath.lookup(fastpath.store_root(), key, str(context_dir))
-    if record is None:
-        return None
-    fastpath.replay(record, sys.stderr, mode)
-    return str(record["image_id"])
 
 
 def _finish(args: argparse.Namespace, image_id: str, output: dict[str, str] | None) -> None:

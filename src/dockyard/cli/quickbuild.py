@@ -23,7 +23,7 @@ import sys
 
 TYPE_CHECKING = False  # typing itself costs milliseconds here
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 # option -> attribute of QuickArgs, for the options that take a value
 _VALUE_OPTIONS = {
@@ -163,6 +163,43 @@ def progress_mode(progress: str, quiet: bool) -> str:
     return mode
 
 
+def recorded_image(
+    *,
+    dockerfile: bytes,
+    dockerfile_path: str | None,
+    context_dir: str,
+    build_args: Mapping[str, str],
+    labels: Mapping[str, str],
+    target: str | None,
+    network: str,
+    tags: Sequence[str],
+    source_date_epoch: int | None,
+    secrets: Iterable[str],
+    mode: str,
+) -> str | None:
+    """The image of an identical earlier build none of whose inputs changed, its progress
+    printed as BuildKit prints a cached build; None if there is no such build."""
+    from dockyard.solver import fastpath
+
+    key = fastpath.request_key(
+        dockerfile=dockerfile,
+        dockerfile_path=dockerfile_path,
+        context_dir=context_dir,
+        build_args=build_args,
+        target=target,
+        labels=labels,
+        network=network,
+        tags=tags,
+        source_date_epoch=source_date_epoch,
+        secrets=secrets,
+    )
+    record = fastpath.lookup(fastpath.store_root(), key, context_dir)
+    if record is None:
+        return None
+    fastpath.replay(record, sys.stderr, mode)
+    return str(record["image_id"])
+
+
 def unchanged_rebuild(argv: Iterable[str]) -> int | None:
     """Exit code of a build answered from its record (0), or None: run the full command."""
     args = parse(argv)
@@ -177,26 +214,21 @@ def unchanged_rebuild(argv: Iterable[str]) -> int | None:
             dockerfile = source.read()
     except (ValueError, OSError):
         return None
-    from dockyard.solver import fastpath
-
-    context_dir = os.path.realpath(args.context)
-    key = fastpath.request_key(
+    image_id = recorded_image(
         dockerfile=dockerfile,
         dockerfile_path=os.path.realpath(located or ""),
-        context_dir=context_dir,
+        context_dir=os.path.realpath(args.context),
         build_args=build_args,
-        target=args.target,
         labels=labels,
+        target=args.target,
         network=args.network,
         tags=args.tags,
         source_date_epoch=epoch,
         secrets=(),
+        mode=progress_mode(args.progress, args.quiet),
     )
-    record = fastpath.lookup(fastpath.store_root(), key, context_dir)
-    if record is None:
+    if image_id is None:
         return None
-    fastpath.replay(record, sys.stderr, progress_mode(args.progress, args.quiet))
-    image_id = str(record["image_id"])
     if args.iidfile:
         with open(args.iidfile, "w") as out:
             out.write(image_id)
