@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from dockyard.solver import fastpath
 
 
@@ -85,3 +87,23 @@ def test_prune_keeps_usable_records_and_deletes_the_rest(tmp_path: Path) -> None
         f"x.record.{os.getpid()}.tmp",
     ]
     assert fastpath.load(str(tmp_path), "k" * 64) is not None
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [{"DOCKYARD_ROOT": "/tmp/elsewhere"}, {}, {"XDG_DATA_HOME": "/tmp/xdg"}],
+)
+def test_the_store_root_rule_is_the_stores(
+    environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fastpath keeps its own copy of the store-root rule (the store costs ~10 ms to
+    import); both must always name the same directory."""
+    from dockyard.store.files import default_root
+
+    for name in ("DOCKYARD_ROOT", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for euid in (0, 1000):
+        monkeypatch.setattr(os, "geteuid", lambda euid=euid: euid)
+        assert fastpath.store_root() == str(default_root())
