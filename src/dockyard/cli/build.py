@@ -34,6 +34,8 @@ def configure(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--iidfile", help="write the image id to this file")
     parser.add_argument("--platform", default="linux/amd64", help="only linux/amd64")
     parser.add_argument("-o", "--output", help="type=oci|docker,dest=FILE")
+    # Set by the CLI when cli/quickbuild.py already asked the build record (and missed).
+    parser.set_defaults(record_checked=False)
 
 
 def _usage(message: str, hint: str | None = None) -> Exception:
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             text, dockerfile_path, name = _dockerfile(args, context)
             context_dir = context.resolve()
-        if context_dir is not None and not (args.pull or args.no_cache):
+        if context_dir is not None and not (args.pull or args.no_cache or args.record_checked):
             image_id = recorded_image(
                 dockerfile=text,
                 dockerfile_path=str(dockerfile_path) if dockerfile_path else None,

@@ -99,10 +99,12 @@ def _dispatch(argv: Sequence[str]) -> int:
         raise UsageError(
             f"unknown command: {name!r}", "run 'dockyard --help' for the list of commands"
         )
+    quick = None
     if name == "build":
-        from dockyard.cli.quickbuild import unchanged_rebuild
+        from dockyard.cli import quickbuild
 
-        answered = unchanged_rebuild(rest)
+        quick = quickbuild.parse(rest)
+        answered = None if quick is None else quickbuild.unchanged_rebuild(quick)
         if answered is not None:
             return answered
     import argparse
@@ -112,6 +114,8 @@ def _dispatch(argv: Sequence[str]) -> int:
     module.configure(parser, name)
     args = parser.parse_args(rest)
     args.command = name
+    if quick is not None:
+        args.record_checked = True  # the build record was looked up already: it missed
     if name not in _NO_RECOVERY:
         _recover_from_killed_commands()
     result: int = module.run(args)

@@ -200,10 +200,9 @@ def recorded_image(
     return str(record["image_id"])
 
 
-def unchanged_rebuild(argv: Iterable[str]) -> int | None:
+def unchanged_rebuild(args: QuickArgs) -> int | None:
     """Exit code of a build answered from its record (0), or None: run the full command."""
-    args = parse(argv)
-    if args is None or args.context is None or not os.path.isdir(args.context):
+    if args.context is None or not os.path.isdir(args.context):
         return None
     located = dockerfile_location(args.file, args.context)
     try:
