@@ -188,3 +188,30 @@ def test_a_no_op_build_is_answered_without_argparse_or_the_engine(
         )
     assert again.stdout.strip() == first.stdout.strip()
     assert "heavy: []" in again.stderr
+
+
+def test_the_build_record_is_asked_once_per_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A miss of the hand-read route is not looked up again by the argparse route."""
+    from dockyard.cli.main import main
+    from dockyard.solver import fastpath
+
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY a /a\n")
+    (context / "a").write_text("a\n")
+    monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "store"))
+    asked: list[str] = []
+    real_lookup = fastpath.lookup
+
+    def counting(root: str, key: str, context_dir: str | None) -> object:
+        asked.append(key)
+        return real_lookup(root, key, context_dir)
+
+    monkeypatch.setattr(fastpath, "lookup", counting)
+    assert main(["build", "-q", "-t", "once:1", str(context)]) == 0
+    assert len(asked) == 1  # the hand-read route asked; argparse's did not
+    asked.clear()
+    assert main(["build", "-q", "--platform", "linux/amd64", "-t", "once:1", str(context)]) == 0
+    assert len(asked) == 1  # refused by the hand-read route: argparse's route asks
