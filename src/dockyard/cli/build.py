@@ -48,7 +48,7 @@ def _key_values(items: list[str], what: str, *, env_fallback: bool = False) -> d
     try:
         return key_values(items, env_fallback=env_fallback)
     except ValueError as error:
-        raise _usage(f"invalid {what}: {error}", f"use {what} KEY=VALUE") from None
+        raise _usage(f"invalid {what}: {error.args[0]!r}", f"use {what} KEY=VALUE") from None
 
 
 def _secrets(items: list[str]) -> dict[str, Path]:
@@ -111,7 +111,8 @@ def _source_date_epoch(build_args: dict[str, str]) -> int | None:
     try:
         return source_date_epoch(build_args)
     except ValueError as error:
-        raise _usage(f"invalid SOURCE_DATE_EPOCH {error}", "use seconds since 1970") from None
+        value = error.args[0]
+        raise _usage(f"invalid SOURCE_DATE_EPOCH {value!r}", "use seconds since 1970") from None
 
 
 def _save(refs: list[str], dest: Path, kind: str) -> None:
