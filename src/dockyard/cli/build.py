@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         raise _usage(f"unsupported platform {args.platform}", "dockyard builds linux/amd64")
     build_args = _key_values(args.build_arg, "--build-arg", env_fallback=True)
     labels = _key_values(args.label, "--label")
+    epoch = _source_date_epoch(build_args)
+    secrets = _secrets(args.secret)
     output = _output(args.output)
     mode = progress_mode(args.progress, args.quiet)
     stdin_dockerfile: bytes | None = None
@@ -166,8 +168,8 @@ def run(args: argparse.Namespace) -> int:
                 target=args.target,
                 network=args.network,
                 tags=args.tag,
-                source_date_epoch=_source_date_epoch(build_args),
-                secrets=[item.split("id=", 1)[-1].split(",", 1)[0] for item in args.secret],
+                source_date_epoch=epoch,
+                secrets=secrets.keys(),
                 mode=mode,
             )
             if image_id is not None:
@@ -185,8 +187,8 @@ def run(args: argparse.Namespace) -> int:
             no_cache=args.no_cache,
             pull=args.pull,
             network=args.network,
-            secrets=_secrets(args.secret),
-            source_date_epoch=_source_date_epoch(build_args),
+            secrets=secrets,
+            source_date_epoch=epoch,
             progress=mode,
         )
     finally:

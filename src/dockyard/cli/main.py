@@ -115,7 +115,9 @@ def _dispatch(argv: Sequence[str]) -> int:
     args = parser.parse_args(rest)
     args.command = name
     if quick is not None:
-        args.record_checked = True  # the build record was looked up already: it missed
+        # The hand-read route asked the build record already (and missed), or stopped at
+        # an input the full command reports: either way there is no record to ask again.
+        args.record_checked = True
     if name not in _NO_RECOVERY:
         _recover_from_killed_commands()
     result: int = module.run(args)

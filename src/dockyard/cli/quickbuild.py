@@ -205,17 +205,19 @@ def unchanged_rebuild(args: QuickArgs) -> int | None:
     if args.context is None or not os.path.isdir(args.context):
         return None
     located = dockerfile_location(args.file, args.context)
+    if located is None:
+        return None
     try:
         build_args = key_values(args.build_args, env_fallback=True)
         labels = key_values(args.labels)
         epoch = source_date_epoch(build_args)
-        with open(located or "", "rb") as source:
+        with open(located, "rb") as source:
             dockerfile = source.read()
     except (ValueError, OSError):
         return None
     image_id = recorded_image(
         dockerfile=dockerfile,
-        dockerfile_path=os.path.realpath(located or ""),
+        dockerfile_path=os.path.realpath(located),
         context_dir=os.path.realpath(args.context),
         build_args=build_args,
         labels=labels,

@@ -122,16 +122,13 @@ def load(root: str, key: str) -> dict[str, Any] | None:
         return None
     stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
     cached = _loaded.get(path)
-    if cached is not None and cached[0] == stamp:
-        record = cached[1]
-    else:
-        try:
-            with open(path, "rb") as source:
-                record = marshal.loads(source.read())  # load(file) reads piece by piece: 20x slower
-        except (OSError, EOFError, ValueError, TypeError):
+    if cached is None or cached[0] != stamp:
+        read = _read(path)
+        if read is None:
             return None
-        _loaded[path] = (stamp, record)
-    return record if isinstance(record, dict) and record.get("key") == key else None
+        cached = _loaded[path] = (stamp, read)
+    record = cached[1]
+    return record if record.get("key") == key else None
 
 
 def _index_path(root: str) -> str:
@@ -141,21 +138,22 @@ def _index_path(root: str) -> str:
 def _stable_signature(path: str, now_ns: int) -> list[int] | None:
     """The signature of ``path``, or RACY if it changed within RACY_NS of ``now_ns``."""
     found = _signature(path)
-    if found is not None and now_ns - max(found[2], found[3]) < RACY_NS:
+    if found is not None and _racy(found[2], found[3], now_ns):
         return RACY
     return found
 
 
-def store_unchanged(root: str, record: dict[str, Any]) -> bool:
+def _racy(mtime_ns: int, ctime_ns: int, now_ns: int) -> bool:
+    return now_ns - max(mtime_ns, ctime_ns) < RACY_NS
+
+
+def store_unchanged(root: str, record: Mapping[str, Any]) -> bool:
     """Are the bases, names, blobs and ignore files of a record's build as they were?
 
     While ``index.json`` keeps the signature the record saw, no name in it moved and
-    it is not even parsed. When it changed, the names are checked; if they still
-    hold, the record takes the new signature (once it is no longer racy), so that the
-    next lookup skips the parse again.
+    it is not even parsed.
     """
-    index = _index_path(root)
-    if _signature(index) != record.get("index"):
+    if _signature(_index_path(root)) != record.get("index"):
         names = _index_names(root)
         for name, digest in record["bases"].items():
             if names.get(name) != digest:
@@ -163,8 +161,6 @@ def store_unchanged(root: str, record: dict[str, Any]) -> bool:
         for name in record["names"]:
             if names.get(name) != record["manifest"]:
                 return False
-        record["index"] = _stable_signature(index, time.time_ns())
-        record["refresh"] = record["index"] is not RACY
     if not all(_blob_exists(root, digest) for digest in record["blobs"]):
         return False
     return all(_signature(path) == expected for path, expected in record["files"])
@@ -188,7 +184,11 @@ def lookup(root: str, key: str, context_dir: str | None) -> dict[str, Any] | Non
         return None
     if not context_unchanged(record, context_dir):
         return None
-    if record.pop("refresh", False):
+    # index.json moved (another name changed) but this build's names hold: take its new
+    # signature, once stable, so that the next lookup skips parsing it again.
+    index = _stable_signature(_index_path(root), time.time_ns())
+    if index is not RACY and index != record.get("index"):
+        record["index"] = index
         _save(_record_path(root, key), record)
     return record
 
@@ -256,13 +256,13 @@ def write(
     index = _stable_signature(_index_path(root), started)
     for relative, st in context_entries:
         signature = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid]
-        if started - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+        if _racy(st.st_mtime_ns, st.st_ctime_ns, started):
             signature = RACY
         context.append([relative, signature])
     files = []
     for path in extra_files:
-        found = _signature(path)
-        if found is not None and started - max(found[2], found[3]) < RACY_NS:
+        found = _stable_signature(path, started)
+        if found is RACY:
             return False
         files.append([path, found])
     record = {
@@ -300,14 +300,8 @@ def prune(root: str) -> int:
         path = os.path.join(directory, name)
         if name.endswith(".tmp") and _writer_alive(name):
             continue  # being written by a running build
-        record = None
-        if name.endswith(".record"):
-            try:
-                with open(path, "rb") as source:
-                    record = marshal.loads(source.read())
-            except (OSError, EOFError, ValueError, TypeError):
-                record = None
-        usable = isinstance(record, dict) and all(
+        record = _read(path) if name.endswith(".record") else None
+        usable = record is not None and all(
             _blob_exists(root, digest) for digest in record.get("blobs", ())
         )
         if not usable:
@@ -331,6 +325,16 @@ def _writer_alive(temporary_name: str) -> bool:
     except OSError:
         return True  # alive, owned by someone else
     return True
+
+
+def _read(path: str) -> dict[str, Any] | None:
+    """A record file's content; None if it cannot be read or is not a record."""
+    try:
+        with open(path, "rb") as source:
+            record = marshal.loads(source.read())  # load(file) reads piece by piece: 20x slower
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _save(path: str, record: dict[str, Any]) -> None:
